@@ -1,0 +1,174 @@
+package crypto
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"filippo.io/age"
+	"filippo.io/age/plugin"
+)
+
+// Sealer encrypts tips and attachments to a fixed set of key-holder
+// recipients. It holds public keys only and is safe for concurrent use.
+type Sealer struct {
+	recipients []age.Recipient
+}
+
+// ErrNoRecipients is returned when a Sealer would have no one to seal to.
+var ErrNoRecipients = errors.New("no key-holder recipients configured")
+
+// NewSealer returns a Sealer for recipients. It refuses an empty list, and a
+// list that age cannot encrypt to at once (post-quantum and classic
+// recipients mixed), so that a misconfigured gateway fails at start rather
+// than on the first tip.
+func NewSealer(recipients ...age.Recipient) (*Sealer, error) {
+	if len(recipients) == 0 {
+		return nil, ErrNoRecipients
+	}
+	if _, err := age.Encrypt(io.Discard, recipients...); err != nil {
+		return nil, fmt.Errorf("key-holder recipients: %w", err)
+	}
+	return &Sealer{recipients: recipients}, nil
+}
+
+// ParseRecipient parses one age recipient string: age1… (X25519) or
+// age1pq1… (post-quantum hybrid). Plugin recipients (age1yubikey1…, any
+// age1NAME1…) are accepted too; sealing to one runs the plugin binary,
+// age-plugin-NAME, which must be on PATH.
+func ParseRecipient(s string) (age.Recipient, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "age1") {
+		return nil, fmt.Errorf("malformed recipient %q: not an age recipient (age1…)", s)
+	}
+	rs, err := age.ParseRecipients(strings.NewReader(s))
+	if err == nil && len(rs) == 1 {
+		return rs[0], nil
+	}
+	if name, _, perr := plugin.ParseRecipient(s); perr == nil && name != "" && name != "pq" {
+		r, err := plugin.NewRecipient(s, pluginUI)
+		if err != nil {
+			return nil, fmt.Errorf("plugin recipient %q: %w", s, err)
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("malformed recipient %q: %v", s, err)
+}
+
+// ParseRecipientsFile reads recipients one per line, ignoring blank lines
+// and lines starting with "#", like age's -R option. Errors name the line.
+func ParseRecipientsFile(r io.Reader) ([]age.Recipient, error) {
+	var out []age.Recipient
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20) // post-quantum recipients are about 2 KB
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rcpt, err := ParseRecipient(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, rcpt)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read recipients: %w", err)
+	}
+	return out, nil
+}
+
+// SealTip returns t as one age message to every recipient, its plaintext
+// padded (see PaddedSize).
+func (s *Sealer) SealTip(t *Tip) ([]byte, error) {
+	plain, err := encodeEnvelope(t)
+	if err != nil {
+		return nil, fmt.Errorf("seal tip: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(plain) + 256*len(s.recipients))
+	w, err := age.Encrypt(&buf, s.recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("seal tip: %w", err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, fmt.Errorf("seal tip: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("seal tip: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// SealBytes seals an arbitrary small plaintext to the Sealer's recipients,
+// padded like a tip. The console uses it for triage state.
+func (s *Sealer) SealBytes(plain []byte) ([]byte, error) {
+	return sealPadded(plain, s.recipients)
+}
+
+func sealPadded(plain []byte, recipients []age.Recipient) ([]byte, error) {
+	padded := make([]byte, PaddedSize(int64(len(plain)+1)))
+	copy(padded, plain)
+	padded[len(plain)] = '\n'
+	for i := len(plain) + 1; i < len(padded); i++ {
+		padded[i] = ' '
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	if _, err := w.Write(padded); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// OpenBytes opens what SealBytes sealed and strips its padding.
+func OpenBytes(sealed []byte, identities ...age.Identity) ([]byte, error) {
+	plain, err := open(sealed, identities)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(plain, " \n"), nil
+}
+
+// OpenTip decrypts a sealed tip with a key-holder's identities. It returns
+// an error wrapping age.ErrIncorrectIdentity (check with IsNotRecipient)
+// when none of the identities is a recipient of the tip.
+func OpenTip(sealed []byte, identities ...age.Identity) (*Tip, error) {
+	plain, err := open(sealed, identities)
+	if err != nil {
+		return nil, err
+	}
+	t, err := decodeEnvelope(plain)
+	if err != nil {
+		return nil, fmt.Errorf("open tip: %w", err)
+	}
+	return t, nil
+}
+
+func open(sealed []byte, identities []age.Identity) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(sealed), identities...)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, MaxEnvelopeSize*2))
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return plain, nil
+}
+
+// IsNotRecipient reports whether err means the identity used is not one of
+// the recipients the message was sealed to.
+func IsNotRecipient(err error) bool {
+	var nm *age.NoIdentityMatchError
+	return errors.As(err, &nm) || errors.Is(err, age.ErrIncorrectIdentity)
+}
