@@ -2,7 +2,10 @@ module github.com/flarehq/flare
 
 go 1.26.8
 
-require filippo.io/age v1.3.2
+require (
+	filippo.io/age v1.3.2
+	github.com/BurntSushi/toml v1.6.0
+)
 
 require (
 	filippo.io/hpke v0.4.0 // indirect
