@@ -57,8 +57,13 @@ const listPage = 500
 // List returns every tip in the queue, oldest first, each opened if
 // possible.
 func (c *Console) List(ctx context.Context) ([]Entry, error) {
+	return c.ListAfter(ctx, "")
+}
+
+// ListAfter is List for the tips enqueued after the queue id after ("" for
+// all), so that a long-running console opens each tip only once.
+func (c *Console) ListAfter(ctx context.Context, after string) ([]Entry, error) {
 	var out []Entry
-	after := ""
 	for {
 		msgs, err := c.queue.List(ctx, queue.StreamTips, after, listPage)
 		if err != nil {

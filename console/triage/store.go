@@ -235,16 +235,8 @@ func (s *Store) Apply(ctx context.Context, key string, version int64, c Change) 
 	if err != nil {
 		return Record{}, fmt.Errorf("triage: write record: %w", err)
 	}
-	entry, err := json.Marshal(sealedEntry{Format: formatVersion, Entry: Entry{By: s.who, At: now, Version: ver, What: what}})
-	if err != nil {
-		return Record{}, fmt.Errorf("triage: encode history: %w", err)
-	}
-	sealedEntry, err := s.sealer.SealBytes(entry)
-	if err != nil {
-		return Record{}, fmt.Errorf("triage: %w", err)
-	}
-	if err := s.rec.AppendLog(ctx, logPrefix+key, sealedEntry); err != nil {
-		return Record{}, fmt.Errorf("triage: record saved, but its history entry was not: %w", err)
+	if err := s.appendEntry(ctx, key, Entry{By: s.who, At: now, Version: ver, What: what}); err != nil {
+		return Record{}, fmt.Errorf("triage: record saved, but not its history: %w", err)
 	}
 	return Record{State: next, Version: ver}, nil
 }
@@ -280,4 +272,28 @@ func (s *Store) History(ctx context.Context, key string) ([]Entry, error) {
 		out = append(out, e.Entry)
 	}
 	return out, nil
+}
+
+// Log appends a history entry for something done with a tip that is not a
+// change to its record, such as an export.
+func (s *Store) Log(ctx context.Context, key, what string) error {
+	if !ValidKey(key) {
+		return fmt.Errorf("triage: invalid key %q", key)
+	}
+	return s.appendEntry(ctx, key, Entry{By: s.who, At: s.now().UTC().Truncate(time.Second), What: []string{what}})
+}
+
+func (s *Store) appendEntry(ctx context.Context, key string, e Entry) error {
+	plain, err := json.Marshal(sealedEntry{Format: formatVersion, Entry: e})
+	if err != nil {
+		return fmt.Errorf("triage: encode history: %w", err)
+	}
+	sealed, err := s.sealer.SealBytes(plain)
+	if err != nil {
+		return fmt.Errorf("triage: %w", err)
+	}
+	if err := s.rec.AppendLog(ctx, logPrefix+key, sealed); err != nil {
+		return fmt.Errorf("triage: append history: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,253 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/flarehq/flare/console"
+	"github.com/flarehq/flare/console/triage"
+	"github.com/flarehq/flare/crypto"
+)
+
+// triagePost applies the tip page's triage form. The form carries the
+// record version the page showed; if someone else saved in between, the
+// key-holder gets the page back with a conflict message, the other's
+// change, and what they typed, unsaved.
+func (s *Server) triagePost(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if !triage.ValidKey(key) {
+		s.fail(w, http.StatusNotFound, "No such tip", "There is no tip with this key.")
+		return
+	}
+	f := r.PostForm
+	version, err := strconv.ParseInt(f.Get("version"), 10, 64)
+	if err != nil || version < 0 {
+		s.fail(w, http.StatusBadRequest, "Form not readable", "The form's version field is missing or wrong. Reload the page and try again.")
+		return
+	}
+	var c triage.Change
+	d := draft{Assignee: f.Get("assignee"), Tags: f.Get("tags"), Note: f.Get("note")}
+	switch f.Get("action") {
+	case "assign-me":
+		me := s.me
+		c.Assignee = &me
+		if f.Get("status") == "" {
+			st := triage.StatusInProgress
+			c.Status = &st
+		}
+	default:
+		if v := f.Get("status"); v != "" {
+			st, err := triage.ParseStatus(v)
+			if err != nil {
+				s.fail(w, http.StatusBadRequest, "Unknown status", err.Error())
+				return
+			}
+			c.Status, d.Status = &st, st
+		}
+		if f.Has("assignee") {
+			a := strings.TrimSpace(f.Get("assignee"))
+			c.Assignee = &a
+		}
+		if f.Has("tags") {
+			tags := triage.ParseTags(f.Get("tags"))
+			c.Tags = &tags
+		}
+		c.Note = f.Get("note")
+	}
+	rec, err := s.triage.Apply(r.Context(), key, version, c)
+	var ce *triage.ConflictError
+	switch {
+	case err == nil:
+		s.log.Info("triage changed", "version", rec.Version)
+		http.Redirect(w, r, "/tip/"+key+"?saved=1", http.StatusSeeOther)
+		return
+	case errors.As(err, &ce):
+		s.log.Info("triage change refused", "reason", "conflict")
+		body, _ := s.tipBody(w, r)
+		if body == nil {
+			return
+		}
+		body.Conflict = err.Error()
+		if hist := body.History; len(hist) > 0 {
+			for _, e := range hist {
+				if e.Version > version {
+					for _, what := range e.What {
+						body.ConflictBy = append(body.ConflictBy, fmt.Sprintf("%s, %s: %s", e.By, e.At.UTC().Format("15:04"), what))
+					}
+				}
+			}
+		}
+		body.Draft = d
+		if d.Status == "" {
+			body.Draft.Status = body.Record.CurrentStatus()
+		}
+		s.render(w, http.StatusConflict, "tip", "Conflict", body)
+	case errors.Is(err, triage.ErrInvalid), errors.Is(err, triage.ErrUnreadable):
+		body, _ := s.tipBody(w, r)
+		if body == nil {
+			return
+		}
+		body.Error = err.Error()
+		body.Draft = d
+		s.render(w, http.StatusBadRequest, "tip", "Not saved", body)
+	default:
+		s.log.Error("triage change failed", "err", err)
+		s.fail(w, http.StatusBadGateway, "Not saved", "The change could not be saved: "+err.Error())
+	}
+}
+
+// attachmentRef finds attachment n of the tip key, or answers 404.
+func (s *Server) attachmentRef(w http.ResponseWriter, r *http.Request) (console.Item, crypto.AttachmentRef, bool) {
+	key := r.PathValue("key")
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if !triage.ValidKey(key) || err != nil || n < 0 {
+		s.fail(w, http.StatusNotFound, "No such attachment", "There is no such attachment.")
+		return console.Item{}, crypto.AttachmentRef{}, false
+	}
+	snap, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, http.StatusBadGateway, "Queue unavailable", "The console could not read the queue: "+err.Error())
+		return console.Item{}, crypto.AttachmentRef{}, false
+	}
+	i, ok := snap.byKey[key]
+	if !ok || n >= len(snap.items[i].Tip.Attachments) {
+		s.fail(w, http.StatusNotFound, "No such attachment", "There is no such attachment.")
+		return console.Item{}, crypto.AttachmentRef{}, false
+	}
+	return snap.items[i], snap.items[i].Tip.Attachments[n], true
+}
+
+// attachmentImage serves an image attachment re-encoded by the console.
+func (s *Server) attachmentImage(w http.ResponseWriter, r *http.Request) {
+	_, ref, ok := s.attachmentRef(w, r)
+	if !ok {
+		return
+	}
+	if ref.Size > maxImageBytes {
+		s.fail(w, http.StatusUnsupportedMediaType, "Not shown", "This file is too large to show; download it instead.")
+		return
+	}
+	rd, err := s.con.Attachment(r.Context(), ref)
+	if err != nil {
+		s.fail(w, http.StatusBadGateway, "Not shown", "The attachment could not be opened.")
+		return
+	}
+	data, err := readLimited(rd, maxImageBytes)
+	if err != nil {
+		s.log.Warn("attachment not readable", "err", err)
+		s.fail(w, http.StatusBadGateway, "Not shown", "The attachment could not be read completely or does not match its checksum.")
+		return
+	}
+	mt, out, err := reencode(data)
+	if err != nil {
+		s.fail(w, http.StatusUnsupportedMediaType, "Not shown", "The console only shows PNG, JPEG and GIF images it can decode; download this file instead.")
+		return
+	}
+	w.Header().Set("Content-Type", mt)
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.Write(out)
+}
+
+// attachmentFile sends the original file as a download: never shown in
+// the browser, never sniffed, sandboxed if opened anyway.
+func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request) {
+	_, ref, ok := s.attachmentRef(w, r)
+	if !ok {
+		return
+	}
+	rd, err := s.con.Attachment(r.Context(), ref)
+	if err != nil {
+		s.fail(w, http.StatusBadGateway, "Not available", "The attachment could not be opened.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Disposition", contentDisposition(console.SafeFileName(ref.Name)))
+	h.Set("Content-Length", strconv.FormatInt(ref.Size, 10))
+	if _, err := io.Copy(w, rd); err != nil {
+		// Headers are gone; the browser sees a short download.
+		s.log.Error("attachment download failed", "err", err)
+	}
+}
+
+// contentDisposition quotes a file name for a download, ASCII-safe.
+func contentDisposition(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '%' || r == ';' {
+			return '_'
+		}
+		return r
+	}, name)
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, pathEscape(name))
+}
+
+func pathEscape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// exportPost writes a case — the tip and the related tips the key-holder
+// ticked — as one age-encrypted archive to the recipient they named.
+func (s *Server) exportPost(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if !triage.ValidKey(key) {
+		s.fail(w, http.StatusNotFound, "No such tip", "There is no tip with this key.")
+		return
+	}
+	to := strings.TrimSpace(r.PostForm.Get("recipient"))
+	rcpt, err := crypto.ParseRecipient(to)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "Not exported", "The recipient is not an age public key (age1…): "+err.Error())
+		return
+	}
+	snap, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, http.StatusBadGateway, "Queue unavailable", "The console could not read the queue: "+err.Error())
+		return
+	}
+	keys := append([]string{key}, r.PostForm["include"]...)
+	cs := console.Case{ExportedBy: s.me, Exported: s.now(), Recipient: to}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		i, ok := snap.byKey[k]
+		if !ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		hist, err := s.triage.History(r.Context(), k)
+		if err != nil {
+			s.fail(w, http.StatusBadGateway, "Not exported", "The triage history could not be read: "+err.Error())
+			return
+		}
+		cs.Tips = append(cs.Tips, console.CaseTip{Item: snap.items[i], Triage: snap.record(k), History: hist})
+	}
+	if len(cs.Tips) == 0 {
+		s.fail(w, http.StatusNotFound, "Not exported", "There is no tip with this key that your identity can open.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", contentDisposition("flare-case-"+key+".tar.age"))
+	if err := s.con.ExportCase(r.Context(), w, cs, rcpt); err != nil {
+		s.log.Error("case export failed", "err", err)
+		return
+	}
+	s.log.Info("case exported", "tips", len(cs.Tips))
+	for _, ct := range cs.Tips {
+		if err := s.triage.Log(r.Context(), ct.Item.Key, "exported in a case to "+to); err != nil {
+			s.log.Error("export not recorded in history", "err", err)
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/flarehq/flare/console"
+	"github.com/flarehq/flare/console/triage"
+	"github.com/flarehq/flare/crypto"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/console.css static/keys.js
+var staticFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"time":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	"statusOf":  func(s triage.Status) string { return s.Label() },
+	"statuses":  func() []triage.Status { return triage.Statuses },
+	"join":      strings.Join,
+	"kindClass": func(k crypto.Kind) string { return "kind-" + string(k) },
+	"size":      humanSize,
+	"deref":     func(p *float64) float64 { return *p },
+}).ParseFS(templateFS, "templates/*.html"))
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	Me    string
+	CSRF  string
+	Body  any
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name, title string, body any) {
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, name, page{Title: title, Me: s.me, CSRF: s.csrf, Body: body}); err != nil {
+		s.log.Error("console page failed", "page", name, "err", err)
+		http.Error(w, "page failed to render", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) fail(w http.ResponseWriter, status int, title, msg string) {
+	s.render(w, status, "message", title, msg)
+}
+
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	data, err := staticFS.ReadFile("static/" + name)
+	if err != nil {
+		s.fail(w, http.StatusNotFound, "Not found", "There is no such file in the console.")
+		return
+	}
+	switch path.Ext(name) {
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	}
+	w.Write(data)
+}
+
+// row is one line of the inbox.
+type row struct {
+	Key, Preview, Channel, Lang, Receipt string
+	Kind                                 crypto.Kind
+	Received                             time.Time
+	Status                               triage.Status
+	Assignee                             string
+	Tags                                 []string
+	Attachments, Related                 int
+	Missing                              []int
+	Parts                                int
+}
+
+type inboxBody struct {
+	Rows     []row
+	Total    int
+	Filter   filter
+	Facets   facets
+	NotMine  int
+	Broken   int
+	BrokenEg string
+	Pubkeys  []string
+	Statuses []triage.Status
+}
+
+func preview(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
+	snap, err := s.load(r.Context())
+	if err != nil {
+		s.log.Error("console could not read the queue", "err", err)
+		s.fail(w, http.StatusBadGateway, "Queue unavailable", "The console could not read the queue: "+err.Error())
+		return
+	}
+	f := parseFilter(r.URL.Query())
+	body := inboxBody{
+		Total: len(snap.items), Filter: f, Facets: snap.facets(),
+		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg,
+		Pubkeys: s.pubkeys, Statuses: triage.Statuses,
+	}
+	for _, it := range snap.items {
+		rec := snap.record(it.Key)
+		if !f.match(it, rec) {
+			continue
+		}
+		body.Rows = append(body.Rows, row{
+			Key: it.Key, Preview: preview(it.Tip.Text, 140), Channel: it.Tip.Channel, Lang: it.Tip.Language,
+			Receipt: it.Tip.Receipt, Kind: it.Tip.Kind, Received: it.Received(),
+			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
+			Attachments: len(it.Tip.Attachments), Related: len(snap.related[it.Key]),
+			Missing: it.Missing, Parts: len(it.Entries),
+		})
+	}
+	s.render(w, http.StatusOK, "inbox", "Inbox", body)
+}
+
+type field struct{ Name, Value string }
+
+type attachmentView struct {
+	N                int
+	Ref              crypto.AttachmentRef
+	Image            bool // a format the console re-encodes for display
+	SVG              bool
+	Meta             Metadata
+	MetaErr          string
+	ImageURL, GetURL string
+}
+
+type relatedView struct {
+	Key, Preview string
+	Kind         crypto.Kind
+	Received     time.Time
+	Status       triage.Status
+	Reasons      []string
+}
+
+type tipBody struct {
+	Item        console.Item
+	Tip         *crypto.Tip
+	Fields      []field
+	Attachments []attachmentView
+	Record      triage.Record
+	History     []triage.Entry
+	Related     []relatedView
+	Prev, Next  string
+	Saved       bool
+	Exported    bool
+	Conflict    string
+	ConflictBy  []string
+	Error       string
+	// Draft holds what the key-holder typed when a save was refused, so
+	// nothing they wrote is lost.
+	Draft    draft
+	Statuses []triage.Status
+}
+
+type draft struct {
+	Status   triage.Status
+	Assignee string
+	Tags     string
+	Note     string
+}
+
+func (s *Server) tipPage(w http.ResponseWriter, r *http.Request) {
+	body, status := s.tipBody(w, r)
+	if body == nil {
+		return
+	}
+	body.Saved = r.URL.Query().Get("saved") == "1"
+	s.render(w, status, "tip", "Tip "+body.Tip.Receipt, body)
+}
+
+// tipBody gathers a tip page; on failure it has answered and returns nil.
+func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int) {
+	key := r.PathValue("key")
+	if !triage.ValidKey(key) {
+		s.fail(w, http.StatusNotFound, "No such tip", "There is no tip with this key.")
+		return nil, 0
+	}
+	snap, err := s.load(r.Context())
+	if err != nil {
+		s.fail(w, http.StatusBadGateway, "Queue unavailable", "The console could not read the queue: "+err.Error())
+		return nil, 0
+	}
+	i, ok := snap.byKey[key]
+	if !ok {
+		s.fail(w, http.StatusNotFound, "No such tip", "There is no tip with this key that your identity can open.")
+		return nil, 0
+	}
+	it := snap.items[i]
+	rec := snap.record(key)
+	hist, err := s.triage.History(r.Context(), key)
+	if err != nil {
+		s.log.Error("console could not read triage history", "err", err)
+	}
+	b := &tipBody{Item: it, Tip: it.Tip, Record: rec, History: hist, Statuses: triage.Statuses}
+	b.Draft = draft{Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: strings.Join(rec.Tags, ", ")}
+	if i > 0 {
+		b.Prev = snap.items[i-1].Key
+	}
+	if i+1 < len(snap.items) {
+		b.Next = snap.items[i+1].Key
+	}
+	for k, v := range it.Tip.Fields {
+		b.Fields = append(b.Fields, field{k, v})
+	}
+	slices.SortFunc(b.Fields, func(x, y field) int { return strings.Compare(x.Name, y.Name) })
+	for n, ref := range it.Tip.Attachments {
+		av := attachmentView{
+			N: n, Ref: ref,
+			ImageURL: fmt.Sprintf("/tip/%s/att/%d/image", key, n),
+			GetURL:   fmt.Sprintf("/tip/%s/att/%d/file", key, n),
+		}
+		s.inspectAttachment(r, &av)
+		b.Attachments = append(b.Attachments, av)
+	}
+	for _, l := range snap.related[key] {
+		j, ok := snap.byKey[l.Key]
+		if !ok {
+			continue
+		}
+		o := snap.items[j]
+		b.Related = append(b.Related, relatedView{
+			Key: o.Key, Preview: preview(o.Tip.Text, 100), Kind: o.Tip.Kind, Received: o.Received(),
+			Status: snap.record(o.Key).CurrentStatus(), Reasons: l.Reasons,
+		})
+	}
+	return b, http.StatusOK
+}
+
+// inspectAttachment decides how an attachment is offered: images the
+// console can re-encode are shown; their originals' metadata is summarised.
+func (s *Server) inspectAttachment(r *http.Request, av *attachmentView) {
+	mt := strings.ToLower(av.Ref.MediaType)
+	name := strings.ToLower(av.Ref.Name)
+	if strings.Contains(mt, "svg") || strings.HasSuffix(name, ".svg") || strings.HasSuffix(name, ".svgz") {
+		av.SVG = true
+		return
+	}
+	if av.Ref.Size > maxImageBytes {
+		return
+	}
+	rd, err := s.con.Attachment(r.Context(), av.Ref)
+	if err != nil {
+		av.MetaErr = "could not be opened"
+		return
+	}
+	head := make([]byte, metadataHead)
+	n, _ := io.ReadFull(rd, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}), bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")),
+		bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
+		av.Image = true
+	}
+	av.Meta = readMetadata(head)
+}
