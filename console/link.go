@@ -28,7 +28,7 @@ type clue struct {
 // an optional +, then digits with spaces, dots, dashes or brackets.
 var phonePattern = regexp.MustCompile(`\+?\(?\d[\d\s().-]{6,18}\d`)
 
-// phoneKey normalises a phone number to its last 9 digits, so that
+// phoneKey normalises a phone number to its last 8 digits, so that
 // "+855 12 345 678" and "012345678" match; shorter numbers are ignored.
 func phoneKey(s string) string {
 	var d []rune
@@ -40,8 +40,8 @@ func phoneKey(s string) string {
 	if len(d) < 8 {
 		return ""
 	}
-	if len(d) > 9 {
-		d = d[len(d)-9:]
+	if len(d) > 8 { // drops country codes and trunk prefixes
+		d = d[len(d)-8:]
 	}
 	return string(d)
 }
