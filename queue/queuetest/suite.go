@@ -167,9 +167,9 @@ func testReadAck(t *testing.T, q queue.Queue) {
 	must(t, err)
 	sameIDs(t, "second read", ids(again), nil)
 	must(t, q.Ack(ctx, queue.StreamTips, "console", want...))
-	must(t, q.Ack(ctx, queue.StreamTips, "console", want[0]))             // twice: no error
-	must(t, q.Ack(ctx, queue.StreamTips, "console", "1-0"))               // unknown: no error
-	must(t, q.Ack(ctx, queue.StreamTips, "console"))                      // none: no error
+	must(t, q.Ack(ctx, queue.StreamTips, "console", want[0])) // twice: no error
+	must(t, q.Ack(ctx, queue.StreamTips, "console", "1-0"))   // unknown: no error
+	must(t, q.Ack(ctx, queue.StreamTips, "console"))          // none: no error
 	more, err := q.Enqueue(ctx, queue.StreamTips, []byte("later"))
 	must(t, err)
 	opts.Count = 0 // means 1
