@@ -208,7 +208,12 @@ func TestSubmitRefusals(t *testing.T) {
 			return multipartBody(part{"file", "1", "a"}, part{"file", "2", "b"}, part{"file", "3", "c"})
 		}, 413, "Too many files"},
 		{"body too large", func() (*bytes.Buffer, string) {
-			return multipartBody(part{"file", "1", strings.Repeat("a", 1900)}, part{"file", "2", strings.Repeat("b", 1900)}, part{"message", "", strings.Repeat("c", 99)}, part{"place", "", strings.Repeat("d", 99)}, part{"x", "", strings.Repeat("e", 1500)})
+			// Every part is within its own limit; together they are not.
+			ps := []part{{"file", "1", strings.Repeat("a", 2000)}, {"file", "2", strings.Repeat("b", 2000)}}
+			for i := range 14 {
+				ps = append(ps, part{fmt.Sprint("extra", i), "", strings.Repeat("c", 99)})
+			}
+			return multipartBody(ps...)
 		}, 413, "too large"},
 		{"thousands of parts", manyFields, 400, "too many parts"},
 		{"wrong content type", func() (*bytes.Buffer, string) { return bytes.NewBufferString("hello"), "text/plain" }, 415, "multipart/form-data"},
