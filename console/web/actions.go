@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,31 +30,31 @@ func (s *Server) triagePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "Form not readable", "The form's version field is missing or wrong. Reload the page and try again.")
 		return
 	}
+	// The form says what the page showed (was_*), so that only what the
+	// key-holder changed is applied, and a conflict keeps exactly that.
 	var c triage.Change
-	d := draft{Assignee: f.Get("assignee"), Tags: f.Get("tags"), Note: f.Get("note")}
+	d := draft{Note: f.Get("note")}
 	switch f.Get("action") {
 	case "assign-me":
 		me := s.me
 		c.Assignee = &me
-		if f.Get("status") == "" {
-			st := triage.StatusInProgress
-			c.Status = &st
+		if st := f.Get("was_status"); st == "" || st == string(triage.StatusNew) {
+			ip := triage.StatusInProgress
+			c.Status = &ip
 		}
 	default:
-		if v := f.Get("status"); v != "" {
+		if v := f.Get("status"); v != "" && v != f.Get("was_status") {
 			st, err := triage.ParseStatus(v)
 			if err != nil {
 				s.fail(w, http.StatusBadRequest, "Unknown status", err.Error())
 				return
 			}
-			c.Status, d.Status = &st, st
+			c.Status = &st
 		}
-		if f.Has("assignee") {
-			a := strings.TrimSpace(f.Get("assignee"))
+		if a := strings.TrimSpace(f.Get("assignee")); f.Has("assignee") && a != strings.TrimSpace(f.Get("was_assignee")) {
 			c.Assignee = &a
 		}
-		if f.Has("tags") {
-			tags := triage.ParseTags(f.Get("tags"))
+		if tags := triage.ParseTags(f.Get("tags")); f.Has("tags") && !slices.Equal(tags, triage.ParseTags(f.Get("was_tags"))) {
 			c.Tags = &tags
 		}
 		c.Note = f.Get("note")
@@ -81,10 +82,7 @@ func (s *Server) triagePost(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		body.Draft = d
-		if d.Status == "" {
-			body.Draft.Status = body.Record.CurrentStatus()
-		}
+		body.Draft = mergeDraft(body.Record, c, d.Note)
 		s.render(w, http.StatusConflict, "tip", "Conflict", body)
 	case errors.Is(err, triage.ErrInvalid), errors.Is(err, triage.ErrUnreadable):
 		body, _ := s.tipBody(w, r)
@@ -92,12 +90,28 @@ func (s *Server) triagePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body.Error = err.Error()
-		body.Draft = d
+		body.Draft = mergeDraft(body.Record, c, d.Note)
 		s.render(w, http.StatusBadRequest, "tip", "Not saved", body)
 	default:
 		s.log.Error("triage change failed", "err", err)
 		s.fail(w, http.StatusBadGateway, "Not saved", "The change could not be saved: "+err.Error())
 	}
+}
+
+// mergeDraft is the triage form after a refused save: the record as it is
+// now, with what the key-holder changed on top.
+func mergeDraft(cur triage.Record, c triage.Change, note string) draft {
+	d := draft{Status: cur.CurrentStatus(), Assignee: cur.Assignee, Tags: strings.Join(cur.Tags, ", "), Note: note}
+	if c.Status != nil {
+		d.Status = *c.Status
+	}
+	if c.Assignee != nil {
+		d.Assignee = *c.Assignee
+	}
+	if c.Tags != nil {
+		d.Tags = strings.Join(*c.Tags, ", ")
+	}
+	return d
 }
 
 // attachmentRef finds attachment n of the tip key, or answers 404.

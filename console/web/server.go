@@ -68,6 +68,10 @@ type Server struct {
 
 	inbox inboxCache
 	host  string // the Host header browsers must send
+	// cookie is the session cookie's name. It carries the port: browsers
+	// share cookies between ports of one host, and two consoles on one
+	// machine must not sign each other out.
+	cookie string
 }
 
 // New checks cfg and returns a Server. It does not listen yet.
@@ -244,6 +248,7 @@ func (s *Server) SignInURL(addr net.Addr) (string, error) {
 	if tcp.IP.IsUnspecified() {
 		s.host = net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
 	}
+	s.cookie = fmt.Sprintf("%s_%d", sessionCookie, tcp.Port)
 	tok := randomToken()
 	sum := sha256.Sum256([]byte(tok))
 	s.authMu.Lock()
@@ -334,7 +339,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     sessionCookie,
+		Name:     s.cookie,
 		Value:    cookie,
 		Path:     "/",
 		HttpOnly: true,
@@ -349,7 +354,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // only with the CSRF token as well.
 func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(sessionCookie)
+		c, err := r.Cookie(s.cookie)
 		s.authMu.Lock()
 		sess := s.session
 		s.authMu.Unlock()

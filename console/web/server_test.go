@@ -40,7 +40,7 @@ func TestSignInTokenWorksOnce(t *testing.T) {
 	}
 	// A forged cookie does not pass.
 	req, _ := http.NewRequest("GET", r.base+"/", nil)
-	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "forged"})
+	req.AddCookie(&http.Cookie{Name: r.srv.cookie, Value: "forged"})
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("forged cookie: %v %v", resp.Status, err)
 	}
