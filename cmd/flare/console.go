@@ -45,6 +45,8 @@ Commands:
   show ID          the whole decrypted tip (ID: queue id, tip id or receipt code)
   export ID -o F   write the tip as it is sealed, a .age file (age -d -i identity F)
   save ID N -o F   decrypt the tip's attachment number N to file F
+  serve            the triage console in your browser, on 127.0.0.1
+                   (flare console serve --help for its flags)
 
 Each takes --identity FILE and --queue URL (or FLARE_IDENTITY, FLARE_QUEUE),
 and --json for machine-readable output.
@@ -59,6 +61,9 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub == "serve" {
+		return runConsoleServe(ctx, a, args)
+	}
 	switch sub {
 	case "list", "show", "export", "save":
 	default:
