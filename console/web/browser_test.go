@@ -18,7 +18,8 @@ import (
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/internal/sentinel"
 	"github.com/flarehq/flare/queue"
-	"github.com/flarehq/flare/queue/embedded"
+	"github.com/flarehq/flare/internal/testredis"
+	"github.com/flarehq/flare/queue/backend"
 )
 
 // These tests drive the real console in headless Chromium (Debian's
@@ -149,20 +150,70 @@ func repoRoot(t *testing.T) string {
 	return dir
 }
 
-func openEmbedded(t *testing.T) (queue.Queue, string) {
+// store is a real queue backend and a way to scan everything it wrote.
+type store struct {
+	name string
+	q    queue.Queue
+	scan func(t *testing.T, needles ...string) []sentinel.Finding
+}
+
+func embeddedStore(t *testing.T) store {
 	t.Helper()
 	dir := t.TempDir()
-	q, err := embedded.Open(context.Background(), filepath.Join(dir, "flare.db"), embedded.Options{})
+	q, err := backend.Open(context.Background(), "file:"+filepath.Join(dir, "flare.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close() })
-	return q, dir
+	return store{name: "embedded", q: q, scan: func(t *testing.T, needles ...string) []sentinel.Finding {
+		found, err := sentinel.Dir(dir, needles...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}}
 }
 
+func redisStore(t *testing.T) store {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	srv := testredis.Start(t)
+	q, err := backend.Open(context.Background(), srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return store{name: "redis", q: q, scan: func(t *testing.T, needles ...string) []sentinel.Finding {
+		found, err := sentinel.Redis(context.Background(), srv.Addr(), needles...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		more, err := sentinel.Dir(srv.Dir(), needles...) // the append-only file
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(found, more...)
+	}}
+}
+
+// TestBrowserConsole runs the whole key-holder journey on each backend;
+// screenshots come from the embedded run.
 func TestBrowserConsole(t *testing.T) {
 	b := newBrowser(t)
-	q, storeDir := openEmbedded(t)
+	t.Run("embedded", func(t *testing.T) { browserJourney(t, b, embeddedStore(t), true) })
+	t.Run("redis", func(t *testing.T) { browserJourney(t, b, redisStore(t), false) })
+}
+
+func browserJourney(t *testing.T, b *browser, st store, shots bool) {
+	q := st.q
+	screenshot := func(t *testing.T, ctx context.Context, name string) {
+		t.Helper()
+		if shots {
+			screenshot(t, ctx, name)
+		}
+	}
 	alice, bob, mallory := newKeyholder(t, "alice"), newKeyholder(t, "bob"), newKeyholder(t, "mallory")
 	rs := recipients(alice, bob)
 	lat, lon := 11.0903, 106.3101
@@ -379,14 +430,16 @@ func TestBrowserConsole(t *testing.T) {
 
 	t.Run("sentinel scan: no triage plaintext in store or logs", func(t *testing.T) {
 		needles := []string{"NOTE-SENTINEL-7731", tag, "referred", "bob's note"}
-		found, err := sentinel.Dir(storeDir, needles...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		found := st.scan(t, needles...)
 		found = append(found, sentinel.Bytes(ra.logs.Bytes(), "alice's console log", needles...)...)
 		found = append(found, sentinel.Bytes(rb.logs.Bytes(), "bob's console log", needles...)...)
 		for _, f := range found {
 			t.Error(f)
+		}
+		// Positive control: record keys are stored in the clear, so a scan
+		// that cannot find them is not reading the store at all.
+		if len(st.scan(t, "triage-log/"+missing.QueueID)) == 0 {
+			t.Error("the scan did not find a triage record key; it proves nothing")
 		}
 		if len(ra.logs.Bytes()) == 0 {
 			t.Error("alice's console logged nothing; the scan would prove nothing")
