@@ -17,8 +17,8 @@ import (
 
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/internal/sentinel"
-	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/internal/testredis"
+	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/queue/backend"
 )
 
