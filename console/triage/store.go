@@ -2,10 +2,12 @@ package triage
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -44,6 +46,12 @@ type Store struct {
 	ids    []age.Identity
 	who    string
 	now    func() time.Time
+
+	// opened remembers records already opened, by the hash of their
+	// ciphertext, so that a page load does not decrypt every record
+	// again (with a hardware key, that would be a touch per record).
+	mu     sync.Mutex
+	opened map[[32]byte]Record
 }
 
 // New returns a Store. It checks that what it seals, this key-holder can
@@ -71,7 +79,7 @@ func New(cfg Config) (*Store, error) {
 		}
 		return nil, fmt.Errorf("triage: check recipients: %w", err)
 	}
-	return &Store{rec: cfg.Records, sealer: cfg.Sealer, ids: cfg.Identities, who: cfg.Who, now: cfg.Now}, nil
+	return &Store{rec: cfg.Records, sealer: cfg.Sealer, ids: cfg.Identities, who: cfg.Who, now: cfg.Now, opened: map[[32]byte]Record{}}, nil
 }
 
 // Who is the name this Store writes into records and history.
@@ -112,6 +120,27 @@ func (s *Store) Get(ctx context.Context, key string) (Record, error) {
 }
 
 func (s *Store) open(val []byte, ver int64) (Record, error) {
+	sum := sha256.Sum256(val)
+	s.mu.Lock()
+	r, ok := s.opened[sum]
+	s.mu.Unlock()
+	if ok && r.Version == ver {
+		return r, nil
+	}
+	r, err := s.decrypt(val, ver)
+	if err != nil {
+		return Record{}, err
+	}
+	s.mu.Lock()
+	if len(s.opened) > 100_000 {
+		clear(s.opened)
+	}
+	s.opened[sum] = r
+	s.mu.Unlock()
+	return r, nil
+}
+
+func (s *Store) decrypt(val []byte, ver int64) (Record, error) {
 	plain, err := crypto.OpenBytes(val, s.ids...)
 	if err != nil {
 		if crypto.IsNotRecipient(err) {

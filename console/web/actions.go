@@ -145,6 +145,12 @@ func (s *Server) attachmentImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnsupportedMediaType, "Not shown", "This file is too large to show; download it instead.")
 		return
 	}
+	select {
+	case s.imageSlots <- struct{}{}:
+		defer func() { <-s.imageSlots }()
+	case <-r.Context().Done():
+		return
+	}
 	rd, err := s.con.Attachment(r.Context(), ref)
 	if err != nil {
 		s.fail(w, http.StatusBadGateway, "Not shown", "The attachment could not be opened.")

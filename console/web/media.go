@@ -17,7 +17,7 @@ import (
 // can still be downloaded.
 const (
 	maxImageBytes  = 48 << 20
-	maxImagePixels = 40_000_000
+	maxImagePixels = 24_000_000 // a 24 MP photo; decoded, about 100 MB
 )
 
 // errNotImage is returned by reencode for data it will not show.

@@ -67,7 +67,10 @@ type Server struct {
 	authMu     sync.Mutex
 
 	inbox inboxCache
-	host  string // the Host header browsers must send
+	// imageSlots bounds how many images are re-encoded at once, so that a
+	// page of large photos cannot take all the laptop's memory.
+	imageSlots chan struct{}
+	host       string // the Host header browsers must send
 	// cookie is the session cookie's name. It carries the port: browsers
 	// share cookies between ports of one host, and two consoles on one
 	// machine must not sign each other out.
@@ -126,6 +129,8 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Log,
 		now:     cfg.Now,
 		csrf:    randomToken(),
+
+		imageSlots: make(chan struct{}, 2),
 	}, nil
 }
 
