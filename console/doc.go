@@ -7,6 +7,14 @@
 // writing a decrypted tip or file somewhere is always an explicit act of
 // the caller (an export the key-holder asked for).
 //
+// Items turns the opened tips into what a key-holder works on, joining the
+// pieces of a message a channel sealed in parts (Tip.Part); Related finds
+// items that share a sender, a phone number, a name or a place, in memory
+// only; ExportCase writes a case — tips, attachments, triage notes and a
+// plain manifest — as one age-encrypted tar to a recipient the key-holder
+// names. The team's triage state lives in the subpackage triage, and the
+// web console in the subpackage web.
+//
 // A tip the identities cannot open is still listed, with an error saying
 // why, so that a key-holder who was not made a recipient sees that tips
 // exist and that their key is the problem — never a silently empty inbox.
