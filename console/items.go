@@ -3,6 +3,7 @@ package console
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -82,17 +83,18 @@ func join(it *Item) {
 	t.Fields = maps.Clone(first.Fields)
 	t.People = slices.Clone(first.People)
 	t.Attachments = slices.Clone(first.Attachments)
-	var text strings.Builder
-	have := map[int]bool{}
+	texts := map[int]string{}
 	total := 0
 	for _, e := range it.Entries {
 		p := e.Tip
-		if have[p.Part.Index] { // a channel retried: keep the first copy
+		if _, dup := texts[p.Part.Index]; dup { // a channel retried: keep the first copy
 			continue
 		}
-		have[p.Part.Index] = true
-		total = max(total, p.Part.Total)
-		text.WriteString(p.Text)
+		texts[p.Part.Index] = p.Text
+		total = max(total, p.Part.Total, p.Part.Index)
+		if Urgency(p.Kind) < Urgency(t.Kind) { // a keyword may be in any part
+			t.Kind = p.Kind
+		}
 		if p != first {
 			for k, v := range p.Fields {
 				if _, ok := t.Fields[k]; !ok {
@@ -122,14 +124,28 @@ func join(it *Item) {
 			}
 		}
 	}
-	t.Text = text.String()
+	total = min(total, maxParts)
+	var text strings.Builder
 	for i := 1; i <= total; i++ {
-		if !have[i] {
+		s, ok := texts[i]
+		if !ok {
 			it.Missing = append(it.Missing, i)
+			s = MissingMarker(i, total)
 		}
+		text.WriteString(s)
 	}
+	t.Text = text.String()
 	t.Part = &crypto.Part{Group: first.Part.Group, Index: 1, Total: total}
 	it.Tip = &t
+}
+
+// maxParts bounds the parts of one message (a concatenated SMS has at
+// most 255), so that a bogus Part.Total cannot make a huge text.
+const maxParts = 255
+
+// MissingMarker is the text shown in place of a part not received yet.
+func MissingMarker(index, total int) string {
+	return fmt.Sprintf("[… part %d of %d missing …]", index, total)
 }
 
 // Urgency ranks report kinds for the inbox: lower is more urgent.

@@ -19,7 +19,7 @@ func TestItemsJoinParts(t *testing.T) {
 	entries := []Entry{
 		entry("1-0", &crypto.Tip{Channel: "web", Kind: crypto.KindTip, Text: "single"}),
 		entry("2-0", part(3, 3, "three", t0.Add(2*time.Minute))),
-		entry("3-0", part(1, 3, "one ", t0)),
+		entry("3-0", func() *crypto.Tip { p := part(1, 3, "one ", t0); p.Kind = crypto.KindTip; return p }()),
 		entry("4-0", part(1, 3, "one ", t0)), // a retried part
 		{QueueID: "5-0", Err: errors.New("no")},
 	}
@@ -31,8 +31,11 @@ func TestItemsJoinParts(t *testing.T) {
 	if g.Key != GroupKey("G") || !strings.HasPrefix(g.Key, "g-") || strings.Contains(g.Key, "G") {
 		t.Fatalf("group key %q", g.Key)
 	}
-	if g.Tip.Text != "one three" || len(g.Missing) != 1 || g.Missing[0] != 2 || !g.Tip.Received.Equal(t0) {
+	if g.Tip.Text != "one "+MissingMarker(2, 3)+"three" || len(g.Missing) != 1 || g.Missing[0] != 2 || !g.Tip.Received.Equal(t0) {
 		t.Fatalf("joined = %q missing %v received %v", g.Tip.Text, g.Missing, g.Tip.Received)
+	}
+	if g.Tip.Kind != crypto.KindDistress {
+		t.Errorf("joined kind = %s, want the most urgent part's", g.Tip.Kind)
 	}
 	if items[0].Key != "1-0" || items[2].Err == nil {
 		t.Fatalf("items = %+v", items)
