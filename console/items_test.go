@@ -54,6 +54,8 @@ func TestRelated(t *testing.T) {
 		entry("6-0", &crypto.Tip{Channel: "web", Text: "b", Location: &crypto.Location{Place: "bavet building c"}}),
 		entry("7-0", &crypto.Tip{Channel: "web", Text: "c", Location: &crypto.Location{Latitude: &lat2, Longitude: &lon2}}),
 		entry("8-0", &crypto.Tip{Channel: "web", Text: "unrelated 2026"}),
+		entry("9-0", &crypto.Tip{Channel: "sms", Text: "we are in Sihanoukville, room 4"}),
+		entry("10-0", &crypto.Tip{Channel: "web", Text: "d", Location: &crypto.Location{Place: "Sihanoukville"}}),
 	})
 	rel := Related(items)
 	tests := []struct {
@@ -63,6 +65,7 @@ func TestRelated(t *testing.T) {
 		{"3-0", "4-0", "name"},
 		{"5-0", "6-0", "place"},
 		{"5-0", "7-0", "location near"},
+		{"9-0", "10-0", "place"},
 	}
 	for _, tt := range tests {
 		found := false

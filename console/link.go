@@ -52,9 +52,9 @@ func normName(s string) string {
 	}), " ")
 }
 
-// clues returns what t can share with other tips, and the names it
-// mentions (to look for in other tips' text).
-func clues(t *crypto.Tip) (cs []clue, names []string) {
+// clues returns what t can share with other tips, and the clue keys of
+// the names and places it gives (to look for in other tips' text).
+func clues(t *crypto.Tip) (cs []clue, words []string) {
 	add := func(key, label string) {
 		for _, c := range cs {
 			if c.key == key {
@@ -107,12 +107,15 @@ func clues(t *crypto.Tip) (cs []clue, names []string) {
 	for _, p := range people {
 		if n := normName(p); len(n) >= 4 {
 			add("name:"+n, fmt.Sprintf("name %q", strings.TrimSpace(p)))
-			names = append(names, n)
+			words = append(words, "name:"+n)
 		}
 	}
 	if l := t.Location; l != nil {
 		if p := normName(l.Place); len(p) >= 3 {
 			add("place:"+p, fmt.Sprintf("place %q", strings.TrimSpace(l.Place)))
+			if len(p) >= 4 {
+				words = append(words, "place:"+p)
+			}
 		}
 		if l.Latitude != nil && l.Longitude != nil {
 			// About a kilometre: the same compound, the same village.
@@ -122,19 +125,22 @@ func clues(t *crypto.Tip) (cs []clue, names []string) {
 	}
 	if p := normName(t.Fields["place"]); len(p) >= 3 {
 		add("place:"+p, fmt.Sprintf("place %q", strings.TrimSpace(t.Fields["place"])))
+		if len(p) >= 4 {
+			words = append(words, "place:"+p)
+		}
 	}
-	return cs, names
+	return cs, words
 }
 
 // Related finds, for every item that could be opened, the other items that
-// share a sender, a phone number, a name (given as a name in one, or
-// appearing in the other's text) or a place. It is computed in memory from
+// share a sender, a phone number, a name or a place (given as such in both,
+// or given in one and written in the other's text). It is computed in memory from
 // the decrypted tips and never stored.
 func Related(items []Item) map[string][]Link {
 	type info struct {
 		key   string
 		text  string // normalised, padded with spaces for word matching
-		names []string
+		words []string // clue keys of names and places to find in text
 	}
 	byClue := map[string][]int{}
 	labels := map[string]string{}
@@ -143,12 +149,12 @@ func Related(items []Item) map[string][]Link {
 		if it.Tip == nil {
 			continue
 		}
-		cs, names := clues(it.Tip)
+		cs, words := clues(it.Tip)
 		for _, c := range cs {
 			byClue[c.key] = append(byClue[c.key], i)
 			labels[c.key] = c.label
 		}
-		infos[i] = info{key: it.Key, text: " " + normName(it.Tip.Text) + " ", names: names}
+		infos[i] = info{key: it.Key, text: " " + normName(it.Tip.Text) + " ", words: words}
 	}
 	reasons := map[[2]int][]string{}
 	addReason := func(a, b int, why string) {
@@ -170,10 +176,11 @@ func Related(items []Item) map[string][]Link {
 		}
 	}
 	for i, a := range infos {
-		for _, n := range a.names {
+		for _, w := range a.words {
+			n := w[strings.IndexByte(w, ':')+1:]
 			for j, b := range infos {
 				if i != j && b.key != "" && strings.Contains(b.text, " "+n+" ") {
-					addReason(i, j, labels["name:"+n])
+					addReason(i, j, labels[w])
 				}
 			}
 		}
