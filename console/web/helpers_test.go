@@ -104,6 +104,7 @@ type running struct {
 	base   string
 	signIn string
 	logs   *syncBuffer
+	out    *syncBuffer // what the console printed on its terminal
 }
 
 type syncBuffer struct {
@@ -161,7 +162,7 @@ func startConsole(t testing.TB, q queue.Queue, k keyholder, all []age.Recipient)
 		t.Fatalf("console printed no sign-in URL: %q", out.Bytes())
 	}
 	u, _ := url.Parse(signIn)
-	return &running{srv: srv, base: "http://" + u.Host, signIn: signIn, logs: logs}
+	return &running{srv: srv, base: "http://" + u.Host, signIn: signIn, logs: logs, out: out}
 }
 
 // client returns an HTTP client signed in to the console.

@@ -71,6 +71,7 @@ type Server struct {
 	// page of large photos cannot take all the laptop's memory.
 	imageSlots chan struct{}
 	host       string // the Host header browsers must send
+	scheme     string
 	// cookie is the session cookie's name. It carries the port: browsers
 	// share cookies between ports of one host, and two consoles on one
 	// machine must not sign each other out.
@@ -209,9 +210,6 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	tlsOn := s.cfg.TLSCert != ""
-	if tlsOn {
-		url = "https" + strings.TrimPrefix(url, "http")
-	}
 	fmt.Fprintf(s.cfg.Out, "Flare console for %s: open this link in your browser (it works once):\n%s\n", s.me, url)
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -242,8 +240,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// SignInURL makes a new one-time token, replacing any unused one, and
-// returns the URL that signs a browser in at addr.
+// SignInURL fixes the address the console answers on (addr, the
+// listener's) and returns the first sign-in URL.
 func (s *Server) SignInURL(addr net.Addr) (string, error) {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
@@ -253,13 +251,22 @@ func (s *Server) SignInURL(addr net.Addr) (string, error) {
 	if tcp.IP.IsUnspecified() {
 		s.host = net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
 	}
+	s.scheme = "http"
+	if s.cfg.TLSCert != "" {
+		s.scheme = "https"
+	}
 	s.cookie = fmt.Sprintf("%s_%d", sessionCookie, tcp.Port)
+	return s.newSignInURL(), nil
+}
+
+// newSignInURL makes a new one-time token, replacing any unused one.
+func (s *Server) newSignInURL() string {
 	tok := randomToken()
 	sum := sha256.Sum256([]byte(tok))
 	s.authMu.Lock()
 	s.loginToken = sum[:]
 	s.authMu.Unlock()
-	return "http://" + s.host + "/login?token=" + tok, nil
+	return s.scheme + "://" + s.host + "/login?token=" + tok
 }
 
 func randomToken() string {
@@ -305,7 +312,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if s.host != "" && !s.hostAllowed(r.Host) {
+		// With --allow-remote, browsers use whatever name reaches the
+		// machine; TLS (whose certificate names it) stands in.
+		if s.host != "" && !s.cfg.AllowRemote && !s.hostAllowed(r.Host) {
 			s.fail(w, http.StatusMisdirectedRequest, "Wrong address", "Open the console at the address flare console serve printed.")
 			return
 		}
@@ -339,8 +348,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.authMu.Unlock()
 	if !ok {
 		s.log.Warn("console sign-in refused", "reason", "unknown or used token")
-		s.fail(w, http.StatusUnauthorized, "Sign-in link not valid",
-			"This sign-in link is wrong or was already used. Each link works once: restart flare console serve for a new one.")
+		msg := "This sign-in link is wrong or was already used. Each link works once."
+		s.authMu.Lock()
+		spent := s.loginToken == nil
+		s.authMu.Unlock()
+		if spent && s.host != "" {
+			// Whoever can read the terminal is the key-holder: a fresh
+			// link goes there, never to the browser. Using it signs out
+			// the browser signed in before.
+			fmt.Fprintf(s.cfg.Out, "A used sign-in link was opened. To sign in again (this signs out the other browser), open:\n%s\n", s.newSignInURL())
+			msg += " A new link was printed in the terminal where flare console serve runs."
+		}
+		s.fail(w, http.StatusUnauthorized, "Sign-in link not valid", msg)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{

@@ -1,10 +1,24 @@
 package web
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -139,4 +153,112 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestUsedLinkPrintsANewOneOnTheTerminal(t *testing.T) {
+	q := memq.New()
+	alice := newKeyholder(t, "alice")
+	r := startConsole(t, q, alice, recipients(alice))
+	first := r.client(t)
+	code, body := get(t, http.DefaultClient, r.signIn)
+	if code != http.StatusUnauthorized || !strings.Contains(body, "new link was printed in the terminal") {
+		t.Fatalf("used link: %d %s", code, body)
+	}
+	links := urlPattern.FindAllString(string(r.out.Bytes()), -1)
+	if len(links) != 2 || links[1] == links[0] {
+		t.Fatalf("terminal shows %d links: %q", len(links), r.out.Bytes())
+	}
+	if strings.Contains(body, links[1]) {
+		t.Fatal("the new link was shown in the browser")
+	}
+	r.signIn = links[1]
+	second := r.client(t)
+	if code, _ := get(t, second, r.base+"/"); code != http.StatusOK {
+		t.Fatalf("new session: %d", code)
+	}
+	if code, _ := get(t, first, r.base+"/"); code != http.StatusUnauthorized {
+		t.Fatalf("old session still works: %d", code)
+	}
+}
+
+func TestRemoteListenWithTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSignedCert(t)
+	q := memq.New()
+	alice := newKeyholder(t, "alice")
+	out := &syncBuffer{}
+	srv, err := New(Config{Queue: q, Identities: []age.Identity{alice.id}, Listen: "0.0.0.0:0",
+		AllowRemote: true, TLSCert: certFile, TLSKey: keyFile, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	var link string
+	for range 100 {
+		if link = regexp.MustCompile(`https://127\.0\.0\.1:\d+/login\?token=\S+`).FindString(string(out.Bytes())); link != "" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if link == "" {
+		t.Fatalf("no https link printed: %q", out.Bytes())
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", link, nil)
+	req.Host = "console.ngo.example" // a remote browser's name for the machine
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly {
+		t.Fatalf("sign-in over TLS: %s, cookies %+v", resp.Status, cookies)
+	}
+	// Plain HTTP to the TLS port gets nothing.
+	if resp, err := http.Get("http://" + strings.TrimPrefix(strings.SplitN(link, "/login", 2)[0], "https://") + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("plain HTTP served the console")
+		}
+	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key.
+func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "flare console test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"console.ngo.example"},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	kder, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile, pool
 }
