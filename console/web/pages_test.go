@@ -96,6 +96,23 @@ func TestTriageConflictAndSharing(t *testing.T) {
 	// After reload, bob sees alice's state.
 	_, page = get(t, cb, tipB)
 	contains(t, page, "Called the partner NGO.", `id="cur-status">in progress`, "bavet", `id="cur-assignee">alice`)
+
+	// The triage filters and the search see it too.
+	link := `href="/tip/` + rc.QueueID + `"`
+	for _, tt := range []struct {
+		query string
+		shown bool
+	}{
+		{"status=in-progress", true}, {"status=open", true}, {"status=resolved", false}, {"status=new", false},
+		{"tag=bavet", true}, {"tag=other", false},
+		{"assignee=alice", true}, {"assignee=-", false}, {"assignee=bob", false},
+		{"q=partner+ngo", true}, {"q=lawyer", false},
+	} {
+		_, page := get(t, cb, rb.base+"/?"+tt.query)
+		if strings.Contains(page, link) != tt.shown {
+			t.Errorf("filter %s: shown = %v, want %v", tt.query, !tt.shown, tt.shown)
+		}
+	}
 }
 
 func TestNotRecipientShowsWhy(t *testing.T) {
