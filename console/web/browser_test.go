@@ -406,7 +406,7 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 		// A real, signed-in page whose form lost its CSRF token.
 		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
 		eval[bool](t, tabA, `document.querySelector("#triage-form input[name=csrf]").remove(), true`)
-		do(t, tabA, chromedp.SetValue(chromedp.CSS("#note"), "should not be saved"), chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("h1")), chromedp.Sleep(200*time.Millisecond))
+		do(t, tabA, chromedp.SetValue(chromedp.CSS("#note"), "should not be saved"), chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("section.message h1")))
 		if h := text(t, tabA, "h1"); h != "Form refused" {
 			t.Errorf("form without CSRF: %q", h)
 		}
