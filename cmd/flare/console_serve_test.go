@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 )
 
 // TestConsoleServe runs "flare console serve" as a process against the
@@ -106,5 +110,89 @@ func TestConsoleServeRefusesRemoteListen(t *testing.T) {
 				t.Fatalf("err %v, output:\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestConsoleServePassphraseIdentity starts the console with a
+// passphrase-protected identity file on a real terminal (a pty made by
+// util-linux's script), types the passphrase at the prompt, and checks
+// that the console then opens the tip.
+func TestConsoleServePassphraseIdentity(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("util-linux script is not installed; it provides the terminal for the prompt")
+	}
+	plain, recipient := keyholder(t, false)
+	idData, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pass = "correct horse battery staple"
+	sr, err := age.NewScryptRecipient(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr.SetWorkFactor(10) // keep the test fast; the format is the same
+	var protected bytes.Buffer
+	w, err := age.Encrypt(&protected, sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(idData)
+	w.Close()
+	idPath := filepath.Join(t.TempDir(), "identity.age")
+	if err := os.WriteFile(idPath, protected.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	queueURL := "file:" + filepath.Join(dataDir, "flare.db")
+	g := startGateway(t, nil, "--recipient", recipient, "--queue", queueURL, "--data-dir", dataDir)
+	if status, _ := postTip(t, "http://"+g.addr+"/", map[string]string{"message": "locked in room 4"}, nil); status != 200 {
+		t.Fatal(status)
+	}
+
+	cmdline := fmt.Sprintf("%s console serve --identity %s --queue %s --recipient %s", flareBin, idPath, queueURL, recipient)
+	cmd := exec.Command(scriptBin, "-qfec", cmdline, "/dev/null")
+	stdin, _ := cmd.StdinPipe()
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(string(out.Bytes()), "Passphrase") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no passphrase prompt:\n%s", out.Bytes())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	io.WriteString(stdin, pass+"\r")
+	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/login\?token=[A-Za-z0-9_-]+`)
+	var link string
+	for link == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-in link after the passphrase:\n%s", out.Bytes())
+		}
+		link = re.FindString(string(out.Bytes()))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(string(out.Bytes()), pass) {
+		t.Fatal("the passphrase was echoed on the terminal")
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "locked in room 4") {
+		t.Fatalf("inbox after unlocking:\n%s", body)
 	}
 }
