@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -121,7 +122,11 @@ func (f *mediaFetcher) fetch(ctx context.Context, d channels.Draft, i int, m med
 	if mt == "" {
 		mt = resp.Header.Get("Content-Type")
 	}
-	if _, err := d.Attach(ctx, fmt.Sprintf("media-%d%s", i+1, extension(mt)), mt, resp.Body); err != nil {
+	var body io.Reader = resp.Body
+	if f.maxBytes > 0 {
+		body = &capReader{r: resp.Body, left: f.maxBytes}
+	}
+	if _, err := d.Attach(ctx, fmt.Sprintf("media-%d%s", i+1, extension(mt)), mt, body); err != nil {
 		if errors.Is(err, channels.ErrAttachmentTooLarge) || errors.Is(err, channels.ErrTooManyAttachments) ||
 			errors.Is(err, channels.ErrInvalidTip) {
 			return fmt.Errorf("media %d: %w", i, err)
@@ -129,6 +134,28 @@ func (f *mediaFetcher) fetch(ctx context.Context, d channels.Draft, i int, m med
 		return fmt.Errorf("%w: media %d: %v", errMedia, i, err)
 	}
 	return nil
+}
+
+// capReader fails with ErrAttachmentTooLarge once more than left bytes
+// come, for bodies that do not declare their length.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, channels.ErrAttachmentTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return 0, channels.ErrAttachmentTooLarge
+	}
+	return n, err
 }
 
 func extension(mediaType string) string {
