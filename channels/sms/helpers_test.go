@@ -196,12 +196,13 @@ func (q *memQueue) dump() []byte {
 // testEnv is a channel wired to a real intake and sealer, a queue, and a
 // key-holder identity that opens what it seals.
 type testEnv struct {
-	t    *testing.T
-	ch   *Channel
-	q    queue.Queue
-	ids  []age.Identity
-	logs *syncBuffer
-	srv  *httptest.Server
+	t         *testing.T
+	ch        *Channel
+	q         queue.Queue
+	ids       []age.Identity
+	recipient age.Recipient
+	logs      *syncBuffer
+	srv       *httptest.Server
 }
 
 type syncBuffer struct {
@@ -262,7 +263,7 @@ func newTestEnvWith(t *testing.T, cfg Config, q queue.Queue, ids []age.Identity,
 	ch.Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, ch: ch, q: q, ids: ids, logs: logs, srv: srv}
+	return &testEnv{t: t, ch: ch, q: q, ids: ids, recipient: r, logs: logs, srv: srv}
 }
 
 // do sends a request to the channel and returns status and body.
