@@ -178,6 +178,11 @@ var errDuplicate = errors.New("message already queued")
 // accept seals m into a tip and queues it, once per provider message id.
 // It returns errDuplicate for a retry of a message already queued.
 func (c *Channel) accept(ctx context.Context, m *message) (channels.Receipt, error) {
+	// The tip carries fields of its own, so the sink would not see an
+	// empty message as empty.
+	if strings.TrimSpace(m.text) == "" && len(m.media) == 0 {
+		return channels.Receipt{}, refuse(http.StatusBadRequest, "malformed message: no text and no media")
+	}
 	key, gen, first, err := c.claim(ctx, m.provider, m.id)
 	if err != nil {
 		return channels.Receipt{}, err

@@ -1,0 +1,82 @@
+package sms
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flarehq/flare/internal/sentinel"
+)
+
+// TestSentinel sends a message carrying planted strings through every
+// endpoint — including a refused and a retried one — and scans everything
+// the queue holds and everything logged for them.
+func TestSentinel(t *testing.T) {
+	const (
+		phone      = "+85512300999"
+		phoneBare  = "85512300999"
+		text       = "SENTINEL-TEXT-4f9a2c remember the red gate"
+		mediaBytes = "SENTINEL-MEDIA-b81d07"
+		msgID      = "SMSENTINEL0000000000000000000042"
+		profile    = "SentinelProfileName"
+	)
+	needles := []string{phone, phoneBare, text, "SENTINEL-TEXT-4f9a2c", mediaBytes, msgID, profile}
+	mh := newMediaHost(t, map[string][]byte{"ME1": []byte(strings.Repeat(mediaBytes, 100))})
+
+	q := newMemQueue()
+	cfg := DefaultConfig()
+	cfg.TwilioAuthToken, cfg.TwilioPublicURL, cfg.TwilioAccountSID = testToken, testPublic, testSID
+	cfg.TwilioMediaHosts = []string{mh.host()}
+	cfg.VonageSignatureMethod, cfg.VonageSignatureSecret = "md5hash", vonageSecret
+	cfg.WebhookSecret = webhookSecret
+	env := newTestEnv(t, cfg, q)
+	env.ch.media = newMediaFetcher(testSID, testToken, cfg.TwilioMediaHosts, cfg.TwilioMediaTimeout,
+		env.ch.deps.Sink.Limits().MaxAttachmentBytes, mh.srv.Client().Transport)
+
+	p := inboundSMS("MM1", "whatsapp:"+phone, text)
+	p.Set("ProfileName", profile)
+	p.Set("WaId", phoneBare)
+	p.Set("NumMedia", "1")
+	p.Set("MediaUrl0", mh.url("ME1"))
+	p.Set("MediaContentType0", "image/jpeg")
+	for range 2 {
+		if st, resp := postTwilio(env, p); st != http.StatusOK {
+			t.Fatalf("twilio: %d %q", st, resp)
+		}
+	}
+	bad := inboundSMS(msgID, phone, text)
+	if st, _ := env.do("POST", "/webhooks/twilio", "application/x-www-form-urlencoded", []byte(bad.Encode()),
+		map[string]string{"X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}); st != http.StatusForbidden {
+		t.Fatalf("forged twilio: %d", st)
+	}
+	if st, _ := postTwilio(env, inboundSMS(msgID, phone, text)); st != http.StatusOK {
+		t.Fatalf("twilio sms: %d", st)
+	}
+	now := time.Now()
+	for range 2 {
+		if st, resp := sendVonage(env, "json", vonagePart(now, msgID, phoneBare, "9", 1, 2, text)); st != http.StatusNoContent {
+			t.Fatalf("vonage: %d %q", st, resp)
+		}
+	}
+	if st, resp := postGeneric(env, smsEvent(msgID, phone, text), now, signGeneric); st != http.StatusOK {
+		t.Fatalf("generic: %d %q", st, resp)
+	}
+	if n := env.queued(); n != 4 {
+		t.Fatalf("%d tips queued, want 4", n)
+	}
+	// The tips do hold the planted strings, sealed.
+	for _, tip := range env.tips() {
+		if !strings.Contains(tip.Text, "SENTINEL-TEXT-4f9a2c") || !strings.Contains(tip.Sender.Phone, phoneBare) {
+			t.Fatalf("a tip lacks the planted text or number: %q %q", tip.Text, tip.Sender.Phone)
+		}
+	}
+	findings := sentinel.Bytes(q.dump(), "queue", needles...)
+	findings = append(findings, sentinel.Bytes([]byte(env.logs.String()), "logs", needles...)...)
+	for _, f := range findings {
+		t.Error(f)
+	}
+	if !strings.Contains(env.logs.String(), "message queued") {
+		t.Fatal("logs captured nothing: the scan would prove nothing")
+	}
+}
