@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,5 +154,29 @@ func TestEndpointsOnlyWhenConfigured(t *testing.T) {
 		if err := c.validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestGenericDocExample checks the worked example of docs/sms-webhook.md.
+func TestGenericDocExample(t *testing.T) {
+	body := []byte(`{"event":"sms:received","id":"Ey6ECgOkVVFjz3CL48B8C","payload":{"messageId":"abc123","message":"Android is always a sweet treat!","phoneNumber":"6505551212","simNumber":1,"receivedAt":"2024-06-22T15:46:11.000+07:00"}}`)
+	const sig = "d3ae6d94a0470237efeddc2c67e3bdc8ebb06cdc400e39cf83033f767c475eae"
+	doc, err := os.ReadFile("../../docs/sms-webhook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), string(body)) || !strings.Contains(string(doc), sig) {
+		t.Fatal("docs/sms-webhook.md no longer shows this example")
+	}
+	if got := genericSignature("my-webhook-secret", body, "1719046000"); got != sig {
+		t.Fatalf("signature %s, want %s", got, sig)
+	}
+	cfg := DefaultConfig()
+	cfg.WebhookSecret = "my-webhook-secret"
+	env := newTestEnv(t, cfg, newMemQueue())
+	env.ch.now = func() time.Time { return time.Unix(1719046000, 0) }
+	st, resp := env.do("POST", "/webhooks/sms", "application/json", body, map[string]string{"X-Timestamp": "1719046000", "X-Signature": strings.ToUpper(sig)})
+	if st != http.StatusOK || env.queued() != 1 {
+		t.Fatalf("status %d %q, %d queued", st, resp, env.queued())
 	}
 }
