@@ -107,6 +107,12 @@ func (f *mediaFetcher) fetch(ctx context.Context, d channels.Draft, i int, m med
 	req.SetBasicAuth(f.sid, f.token)
 	resp, err := f.client.Do(req)
 	if err != nil {
+		// A *url.Error names the URL, which holds the account's and the
+		// message's ids: keep only the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("%w: media %d: %v", errMedia, i, err)
 	}
 	defer resp.Body.Close()

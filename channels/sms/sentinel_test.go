@@ -1,12 +1,16 @@
 package sms
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flarehq/flare/internal/sentinel"
+	"github.com/flarehq/flare/queue/embedded"
 )
 
 // TestSentinel sends a message carrying planted strings through every
@@ -24,7 +28,12 @@ func TestSentinel(t *testing.T) {
 	needles := []string{phone, phoneBare, text, "SENTINEL-TEXT-4f9a2c", mediaBytes, msgID, profile}
 	mh := newMediaHost(t, map[string][]byte{"ME1": []byte(strings.Repeat(mediaBytes, 100))})
 
-	q := newMemQueue()
+	dir := t.TempDir()
+	q, err := embedded.Open(context.Background(), filepath.Join(dir, "flare.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
 	cfg := DefaultConfig()
 	cfg.TwilioAuthToken, cfg.TwilioPublicURL, cfg.TwilioAccountSID = testToken, testPublic, testSID
 	cfg.TwilioMediaHosts = []string{mh.host()}
@@ -66,15 +75,37 @@ func TestSentinel(t *testing.T) {
 		t.Fatalf("%d tips queued, want 4", n)
 	}
 	// The tips do hold the planted strings, sealed.
-	for _, tip := range env.tips() {
+	tips := env.tips()
+	for _, tip := range tips {
 		if !strings.Contains(tip.Text, "SENTINEL-TEXT-4f9a2c") || !strings.Contains(tip.Sender.Phone, phoneBare) {
 			t.Fatalf("a tip lacks the planted text or number: %q %q", tip.Text, tip.Sender.Phone)
 		}
 	}
-	findings := sentinel.Bytes(q.dump(), "queue", needles...)
-	findings = append(findings, sentinel.Bytes([]byte(env.logs.String()), "logs", needles...)...)
+	// Control: the scan does see the planted strings where they are.
+	if len(sentinel.Bytes([]byte(p.Encode()), "control", phone, profile, text)) != 3 {
+		t.Fatal("the scan misses strings in a request body: it would prove nothing")
+	}
+	findings := sentinel.Bytes([]byte(env.logs.String()), "logs", needles...)
+	// The data directory, while the store is open (WAL included) and
+	// after it is closed and checkpointed.
+	for _, when := range []string{"open", "closed"} {
+		if when == "closed" {
+			env.srv.Close()
+			if err := q.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		found, err := sentinel.Dir(dir, needles...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		findings = append(findings, found...)
+	}
 	for _, f := range findings {
 		t.Error(f)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "flare.db")); err != nil || fi.Size() < 4096 {
+		t.Fatalf("store file: %v: the scan would prove nothing", err)
 	}
 	if !strings.Contains(env.logs.String(), "message queued") {
 		t.Fatal("logs captured nothing: the scan would prove nothing")

@@ -233,6 +233,10 @@ func TestTwilioMediaRefused(t *testing.T) {
 			if got := mh.requests.Load() - before; got != c.fetches {
 				t.Fatalf("media host saw %d requests, want %d", got, c.fetches)
 			}
+			if logs := env.logs.String(); strings.Contains(logs, "Messages/MM1") || strings.Contains(logs, "not-allowed.example") ||
+				!strings.Contains(logs, "media") {
+				t.Fatalf("logs name the media URL, or say nothing: %s", logs)
+			}
 			// The provider's retry is processed, not taken for a duplicate.
 			p.Set("MediaUrl0", mh.url("ME1"))
 			if st, resp := postTwilio(env, p); st != http.StatusOK || env.queued() != 1 {

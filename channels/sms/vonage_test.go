@@ -257,33 +257,6 @@ func TestVonageConcatMissingLast(t *testing.T) {
 	}
 }
 
-// TestVonageConcatDurableEachPart stops the gateway (drops the channel
-// and intake, keeps only the queue) between two parts: the part that got
-// its 204 is already durable in the queue, and the message still joins.
-func TestVonageConcatDurableEachPart(t *testing.T) {
-	q := newMemQueue()
-	cfg := DefaultConfig()
-	cfg.VonageSignatureMethod, cfg.VonageSignatureSecret = "md5hash", vonageSecret
-	first := newTestEnv(t, cfg, q)
-	now := time.Now()
-	if st, _ := sendVonage(first, "form", vonagePart(now, "0C01", "85599000111", "12", 1, 2, "first half, ")); st != http.StatusNoContent {
-		t.Fatalf("part 1: %d", st)
-	}
-	first.srv.Close()
-	if n := first.queued(); n != 1 {
-		t.Fatalf("after part 1's 204, %d tips durable; want 1", n)
-	}
-	// A new gateway process on the same queue, the same key-holder.
-	second := newTestEnvWith(t, cfg, q, first.ids, first.recipient)
-	if st, _ := sendVonage(second, "form", vonagePart(now, "0C02", "85599000111", "12", 2, 2, "second half")); st != http.StatusNoContent {
-		t.Fatalf("part 2: %d", st)
-	}
-	m := joined(t, second)
-	if !m.Complete || m.Text != "first half, second half" {
-		t.Fatalf("joined = %v %q", m.Complete, m.Text)
-	}
-}
-
 func TestVonageRetryQueuedOnce(t *testing.T) {
 	env := vonageEnv(t, "md5hash", vonageSecret)
 	v := vonagePart(time.Now(), "0D01", "85512000999", "", 1, 1, "where is my brother")
