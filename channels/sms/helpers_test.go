@@ -196,7 +196,7 @@ func (q *memQueue) dump() []byte {
 // testEnv is a channel wired to a real intake and sealer, a queue, and a
 // key-holder identity that opens what it seals.
 type testEnv struct {
-	t         *testing.T
+	t         testing.TB
 	ch        *Channel
 	q         queue.Queue
 	ids       []age.Identity
@@ -222,7 +222,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newTestEnv(t *testing.T, cfg Config, q queue.Queue) *testEnv {
+func newTestEnv(t testing.TB, cfg Config, q queue.Queue) *testEnv {
 	t.Helper()
 	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
 	if err != nil {
@@ -239,7 +239,7 @@ func newTestEnv(t *testing.T, cfg Config, q queue.Queue) *testEnv {
 	return newTestEnvWith(t, cfg, q, ids, r)
 }
 
-func newTestEnvWith(t *testing.T, cfg Config, q queue.Queue, ids []age.Identity, r age.Recipient) *testEnv {
+func newTestEnvWith(t testing.TB, cfg Config, q queue.Queue, ids []age.Identity, r age.Recipient) *testEnv {
 	t.Helper()
 	sealer, err := crypto.NewSealer(r)
 	if err != nil {

@@ -93,7 +93,7 @@ func (h *mediaHost) url(name string) string {
 
 func (h *mediaHost) host() string { return strings.TrimPrefix(h.srv.URL, "https://") }
 
-func twilioEnv(t *testing.T, mh *mediaHost, edit func(*Config)) *testEnv {
+func twilioEnv(t testing.TB, mh *mediaHost, edit func(*Config)) *testEnv {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.TwilioAuthToken, cfg.TwilioPublicURL, cfg.TwilioAccountSID = testToken, testPublic, testSID
