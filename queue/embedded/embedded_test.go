@@ -69,6 +69,7 @@ func TestParseURL(t *testing.T) {
 	}{
 		{in: "file:/var/lib/flare/queue.db", want: "/var/lib/flare/queue.db"},
 		{in: "file:queue.db", want: "queue.db"},
+		{in: "FILE:queue.db", want: "queue.db"},
 		{in: "file:data/queue.db", want: "data/queue.db"},
 		{in: "file:///var/lib/flare/queue.db", want: "/var/lib/flare/queue.db"},
 		{in: "file://localhost/srv/q.db", want: "/srv/q.db"},

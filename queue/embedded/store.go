@@ -52,7 +52,7 @@ var _ queue.Queue = (*Store)(nil)
 // "file:///abs/PATH", or a plain path.
 func ParseURL(raw string) (string, error) {
 	path := raw
-	if strings.HasPrefix(raw, "file:") {
+	if len(raw) >= 5 && strings.EqualFold(raw[:5], "file:") {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return "", fmt.Errorf("embedded queue url: %w", err)

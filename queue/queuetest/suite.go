@@ -266,34 +266,38 @@ func testConcurrentConsumers(t *testing.T, q queue.Queue) {
 
 func testRedelivery(t *testing.T, q queue.Queue) {
 	ctx := ctxFor(t)
-	const vis = 300 * time.Millisecond
+	// Visibility is the idle time a Read asks for before it takes a
+	// message over, so a long one cannot expire however slow the machine,
+	// and a short one has surely expired after sleeping past it.
+	const short = 200 * time.Millisecond
 	want := enqueueN(t, q, queue.StreamTips, 2)
-	a, err := q.Read(ctx, queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "dies", Count: 10, Visibility: vis})
+	a, err := q.Read(ctx, queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "dies", Count: 10, Visibility: short})
 	must(t, err)
 	sameIDs(t, "first consumer", ids(a), want)
 	must(t, q.Ack(ctx, queue.StreamTips, "g", want[0]))
 	// The first consumer now dies holding want[1].
-	bob := queue.ReadOptions{Group: "g", Consumer: "bob", Count: 1, Visibility: vis}
-	b, err := q.Read(ctx, queue.StreamTips, bob)
+	b, err := q.Read(ctx, queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "bob", Count: 1, Visibility: time.Hour})
 	must(t, err)
 	sameIDs(t, "before the visibility timeout", ids(b), nil)
 	newer, err := q.Enqueue(ctx, queue.StreamTips, []byte("newer"))
 	must(t, err)
 
-	time.Sleep(vis + 200*time.Millisecond)
+	time.Sleep(short + 100*time.Millisecond)
+	bob := queue.ReadOptions{Group: "g", Consumer: "bob", Count: 1, Visibility: short}
 	b, err = q.Read(ctx, queue.StreamTips, bob)
 	must(t, err)
 	sameIDs(t, "after the visibility timeout", ids(b), want[1:])
 	if b[0].Deliveries != 2 || !bytes.Equal(b[0].Body, body(1)) {
 		t.Fatalf("redelivered message: deliveries %d body %q, want 2 and %q", b[0].Deliveries, b[0].Body, body(1))
 	}
+	bob.Visibility = time.Hour
 	b2, err := q.Read(ctx, queue.StreamTips, bob)
 	must(t, err)
 	sameIDs(t, "new message after the redelivered one", ids(b2), []string{newer})
 	must(t, q.Ack(ctx, queue.StreamTips, "g", want[1], newer))
 
-	time.Sleep(vis + 200*time.Millisecond)
-	rest, err := q.Read(ctx, queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "carol", Count: 10, Visibility: vis})
+	time.Sleep(short + 100*time.Millisecond)
+	rest, err := q.Read(ctx, queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "carol", Count: 10, Visibility: short})
 	must(t, err)
 	sameIDs(t, "after every ack", ids(rest), nil)
 }
