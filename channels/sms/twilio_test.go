@@ -5,10 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,5 +281,107 @@ func TestTwilioReply(t *testing.T) {
 	st, resp = postTwilio(env, inboundSMS("SM4", "+85512345678", "ជួយខ្ញុំផង"))
 	if st != http.StatusOK || !strings.HasSuffix(resp, "<Response/>") || env.queued() != 2 {
 		t.Fatalf("retry: status %d, %q, %d queued", st, resp, env.queued())
+	}
+}
+
+func TestTwilioRefused(t *testing.T) {
+	good := inboundSMS("SM7", "+85512345678", "hello")
+	signed := func(p url.Values) (string, []byte, map[string]string) {
+		return "application/x-www-form-urlencoded", []byte(p.Encode()), map[string]string{"X-Twilio-Signature": signTwilio(testToken, testPublic, p)}
+	}
+	cases := []struct {
+		name   string
+		method string
+		req    func() (string, []byte, map[string]string)
+		status int
+	}{
+		{"unsigned", "POST", func() (string, []byte, map[string]string) {
+			ct, b, _ := signed(good)
+			return ct, b, nil
+		}, 401},
+		{"bad signature", "POST", func() (string, []byte, map[string]string) {
+			ct, b, h := signed(good)
+			return ct, append(b, "&Extra=1"...), h
+		}, 403},
+		{"signature not base64", "POST", func() (string, []byte, map[string]string) {
+			ct, b, _ := signed(good)
+			return ct, b, map[string]string{"X-Twilio-Signature": "%%%"}
+		}, 403},
+		{"signed for another host", "POST", func() (string, []byte, map[string]string) {
+			ct, b, _ := signed(good)
+			return ct, b, map[string]string{"X-Twilio-Signature": signTwilio(testToken, "https://evil.example/webhooks/twilio", good)}
+		}, 403},
+		{"oversized", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM8", "+85512345678", strings.Repeat("x", 70<<10))
+			return signed(p)
+		}, 413},
+		{"malformed form", "POST", func() (string, []byte, map[string]string) {
+			return "application/x-www-form-urlencoded", []byte("Body=%zz"), map[string]string{"X-Twilio-Signature": "x"}
+		}, 400},
+		{"too many parameters", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM9", "+85512345678", "x")
+			for i := range 300 {
+				p.Set("P"+strconv.Itoa(i), "1")
+			}
+			return signed(p)
+		}, 400},
+		{"repeated From", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM10", "+85512345678", "x")
+			p.Add("From", "+85500000000")
+			return signed(p)
+		}, 400},
+		{"no From", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM11", "", "x")
+			return signed(p)
+		}, 400},
+		{"NumMedia not a number", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM12", "+85512345678", "x")
+			p.Set("NumMedia", "two")
+			return signed(p)
+		}, 400},
+		{"more media than a tip may hold", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM13", "+85512345678", "x")
+			p.Set("NumMedia", "11")
+			return signed(p)
+		}, 400},
+		{"MediaUrl missing", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM14", "+85512345678", "x")
+			p.Set("NumMedia", "1")
+			return signed(p)
+		}, 400},
+		{"empty message", "POST", func() (string, []byte, map[string]string) {
+			return signed(inboundSMS("SM15", "+85512345678", " \n"))
+		}, 400},
+		{"wrong content type", "POST", func() (string, []byte, map[string]string) {
+			_, b, h := signed(good)
+			return "text/plain", b, h
+		}, 415},
+		{"GET", "GET", func() (string, []byte, map[string]string) { return signed(good) }, 405},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := twilioEnv(t, nil, nil)
+			ct, body, h := c.req()
+			st, resp := env.do(c.method, "/webhooks/twilio", ct, body, h)
+			if st != c.status || env.queued() != 0 {
+				t.Fatalf("status %d (%q), %d queued; want %d, none", st, resp, env.queued(), c.status)
+			}
+		})
+	}
+}
+
+// TestQueueDownThenRetry: a queue failure is 503 with nothing kept, and
+// the provider's retry of the same message is queued, once.
+func TestQueueDownThenRetry(t *testing.T) {
+	env := twilioEnv(t, nil, nil)
+	env.q.(*memQueue).failNext = errors.New("disk full")
+	p := inboundSMS("SM16", "+85512345678", "hello")
+	if st, resp := postTwilio(env, p); st != http.StatusServiceUnavailable || env.queued() != 0 {
+		t.Fatalf("status %d (%q), %d queued; want 503, none", st, resp, env.queued())
+	}
+	for range 2 {
+		if st, resp := postTwilio(env, p); st != http.StatusOK || env.queued() != 1 {
+			t.Fatalf("retry: status %d (%q), %d queued; want 200, 1", st, resp, env.queued())
+		}
 	}
 }
