@@ -7,13 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/crypto"
-	"github.com/flarehq/flare/queue"
 )
 
 // Name is the channel's name in tips and logs. A WhatsApp message that
@@ -29,6 +27,9 @@ type Channel struct {
 	media    *mediaFetcher
 	twilio   *twilioSigner
 	now      func() time.Time
+	// lease is how long one attempt at a message holds it (see begin),
+	// besides the time its media may take.
+	lease time.Duration
 }
 
 // New returns the SMS channel. It fails if a provider is half configured.
@@ -53,6 +54,7 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 		log:      deps.Log.With("channel", Name),
 		classify: newClassifier(cfg.DistressKeywords),
 		now:      time.Now,
+		lease:    time.Minute,
 	}
 	if cfg.twilioOn() {
 		s, err := newTwilioSigner(cfg.TwilioAuthToken, cfg.TwilioPublicURL)
@@ -128,6 +130,9 @@ func (c *Channel) fail(w http.ResponseWriter, provider string, err error) {
 	switch {
 	case errors.As(err, &re):
 		status, msg = re.status, re.msg
+	case errors.Is(err, errInFlight):
+		status, msg = http.StatusServiceUnavailable, "this message is being processed; try again later"
+		w.Header().Set("Retry-After", "60")
 	case errors.Is(err, channels.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, "temporarily unavailable, try again"
 	case errors.Is(err, errMedia):
@@ -172,9 +177,6 @@ func mediaType(r *http.Request) string {
 	return strings.ToLower(strings.TrimSpace(ct))
 }
 
-// errDuplicate is returned by accept for a message already queued.
-var errDuplicate = errors.New("message already queued")
-
 // accept seals m into a tip and queues it, once per provider message id.
 // It returns errDuplicate for a retry of a message already queued.
 func (c *Channel) accept(ctx context.Context, m *message) (channels.Receipt, error) {
@@ -183,23 +185,19 @@ func (c *Channel) accept(ctx context.Context, m *message) (channels.Receipt, err
 	if strings.TrimSpace(m.text) == "" && len(m.media) == 0 {
 		return channels.Receipt{}, refuse(http.StatusBadRequest, "malformed message: no text and no media")
 	}
-	key, gen, first, err := c.claim(ctx, m.provider, m.id)
+	a, err := c.begin(ctx, m.provider, m.id, c.leaseFor(m))
 	if err != nil {
-		return channels.Receipt{}, err
-	}
-	if !first {
-		c.log.Info("retried message ignored", "provider", m.provider)
-		return channels.Receipt{}, errDuplicate
-	}
-	rcpt, err := c.submit(ctx, m, key)
-	if err != nil {
-		// The claim stays; move this message to the next generation so
-		// that the provider's retry is processed instead of dropped.
-		if rerr := c.release(context.WithoutCancel(ctx), key, gen); rerr != nil {
-			c.log.Error("could not release a failed message for retry", "provider", m.provider, "err", rerr)
+		if errors.Is(err, errDuplicate) {
+			c.log.Info("retried message ignored", "provider", m.provider)
 		}
 		return channels.Receipt{}, err
 	}
+	rcpt, err := c.submit(ctx, m, a.key)
+	if err != nil {
+		c.abort(context.WithoutCancel(ctx), a)
+		return channels.Receipt{}, err
+	}
+	c.finish(context.WithoutCancel(ctx), a)
 	return rcpt, nil
 }
 
@@ -248,43 +246,3 @@ func (c *Channel) submit(ctx context.Context, m *message, key string) (channels.
 	c.log.Info("message queued", "provider", m.provider, "whatsapp", m.whatsapp, "media", len(m.media), "part", m.part != nil)
 	return rcpt, nil
 }
-
-// claim marks a provider message id as being queued, by a keyed hash with
-// an expiry. A message whose earlier attempt failed moves to a new
-// generation (see release), so that the provider's retry is not mistaken
-// for a duplicate.
-func (c *Channel) claim(ctx context.Context, provider, id string) (key string, gen int64, first bool, err error) {
-	key = c.deps.Hasher.Sum("sms-message", provider, id)
-	v, _, err := c.deps.Queue.GetRecord(ctx, retryRecord(key))
-	switch {
-	case err == nil:
-		gen, _ = strconv.ParseInt(string(v), 10, 64)
-	case !errors.Is(err, queue.ErrNotFound):
-		return "", 0, false, fmt.Errorf("idempotency: %w: %v", channels.ErrUnavailable, err)
-	}
-	first, err = c.deps.Queue.Remember(ctx, c.deps.Hasher.Sum("sms-seen", key, strconv.FormatInt(gen, 10)), c.cfg.DedupeTTL)
-	if err != nil {
-		return "", 0, false, fmt.Errorf("idempotency: %w: %v", channels.ErrUnavailable, err)
-	}
-	return key, gen, first, nil
-}
-
-// release moves a message whose attempt failed to the next generation.
-func (c *Channel) release(ctx context.Context, key string, gen int64) error {
-	for range 3 {
-		_, ver, err := c.deps.Queue.GetRecord(ctx, retryRecord(key))
-		if errors.Is(err, queue.ErrNotFound) {
-			ver, err = 0, nil
-		}
-		if err != nil {
-			return err
-		}
-		_, err = c.deps.Queue.PutRecord(ctx, retryRecord(key), []byte(strconv.FormatInt(gen+1, 10)), ver)
-		if !errors.Is(err, queue.ErrConflict) {
-			return err
-		}
-	}
-	return nil
-}
-
-func retryRecord(key string) string { return "sms/retry/" + key }
