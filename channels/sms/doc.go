@@ -26,13 +26,16 @@
 //
 // Every message id a provider may resend (MessageSid, messageId, the
 // generic delivery id) is remembered only as a keyed hash with an expiry,
-// so a retry is answered as a success and queued once. The sender's number
+// so a retry is answered as a success and queued once; the mark is set
+// only once the tip is durable, so a gateway that dies mid-message never
+// turns the provider's retry into a loss (see idempotency.go). The sender's number
 // goes only into the sealed tip (Sender.Phone and the Reply address);
 // logs say which provider and what happened, never who or what.
 //
 // Answers: 401 unsigned, 403 bad signature, 409 timestamp outside the
 // replay window, 413 too large, 415 wrong content type, 400 malformed or
-// not a message, 502 media could not be fetched, 503 queue unavailable.
+// not a message, 502 media could not be fetched, 503 queue unavailable or
+// the same message being processed by another delivery.
 // Nothing is queued on any of them.
 //
 // What it deliberately does not do: send SMS (replies go through the
