@@ -29,7 +29,8 @@ type Channel struct {
 	now      func() time.Time
 	// lease is how long one attempt at a message holds it (see begin),
 	// besides the time its media may take.
-	lease time.Duration
+	lease   time.Duration
+	started time.Time
 }
 
 // New returns the SMS channel. It fails if a provider is half configured.
@@ -55,6 +56,7 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 		classify: newClassifier(cfg.DistressKeywords),
 		now:      time.Now,
 		lease:    time.Minute,
+		started:  time.Now(),
 	}
 	if cfg.twilioOn() {
 		s, err := newTwilioSigner(cfg.TwilioAuthToken, cfg.TwilioPublicURL)
@@ -81,6 +83,21 @@ func (c *Channel) Routes(mux *http.ServeMux) {
 	if c.cfg.WebhookSecret != "" {
 		mux.HandleFunc("/webhooks/sms", c.serveGeneric)
 	}
+}
+
+// Health implements channels.HealthReporter: which endpoints are on.
+func (c *Channel) Health() channels.Health {
+	var on []string
+	if c.cfg.twilioOn() {
+		on = append(on, "twilio")
+	}
+	if c.cfg.vonageOn() {
+		on = append(on, "vonage")
+	}
+	if c.cfg.WebhookSecret != "" {
+		on = append(on, "webhook")
+	}
+	return channels.Health{OK: true, Status: "webhooks on: " + strings.Join(on, ", "), Since: c.started}
 }
 
 // Run implements channels.Channel; webhooks need no background work.

@@ -1,6 +1,8 @@
 package sms
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -98,6 +100,47 @@ func FuzzGenericJSON(f *testing.F) {
 		}
 		if m.id == "" || m.from == "" || !utf8.ValidString(m.text) {
 			t.Fatalf("accepted message breaks invariants: %+v", m)
+		}
+	})
+}
+
+// FuzzWebhooks sends whatever the fuzzer makes to each endpoint, with
+// headers an attacker could set: no answer is a server error, nothing is
+// ever stored (nothing fuzzed can carry a valid signature, and refusals
+// are decided before any idempotency mark is taken).
+func FuzzWebhooks(f *testing.F) {
+	f.Add(uint8(0), "application/x-www-form-urlencoded", "", inboundSMS("SM1", "+85512345678", "help").Encode(), "x")
+	f.Add(uint8(1), "application/json", "", `{"msisdn":"1","messageId":"2","text":"x","sig":"00","timestamp":"1"}`, "")
+	f.Add(uint8(2), "application/json", "bodySHA256=00", string(smsEvent("e1", "+1", "x")), "1719046000")
+	f.Add(uint8(1), "", "msisdn=1&messageId=2&text=x&sig=00&concat=true&concat-part=9", "", "")
+	cfg := DefaultConfig()
+	cfg.TwilioAuthToken, cfg.TwilioPublicURL, cfg.TwilioAccountSID = testToken, testPublic, testSID
+	cfg.VonageSignatureMethod, cfg.VonageSignatureSecret = "sha256", vonageSecret
+	cfg.WebhookSecret = webhookSecret
+	q := newMemQueue()
+	env := newTestEnv(f, cfg, q)
+	mux := http.NewServeMux()
+	env.ch.Routes(mux)
+	paths := []string{"/webhooks/twilio", "/webhooks/vonage", "/webhooks/sms"}
+	f.Fuzz(func(t *testing.T, which uint8, contentType, query, body, header string) {
+		method := "POST"
+		if which&4 != 0 {
+			method = "GET"
+		}
+		req := httptest.NewRequest(method, "/", strings.NewReader(body))
+		req.URL.Path = paths[int(which)%len(paths)]
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-Twilio-Signature", header)
+		req.Header.Set("X-Signature", header)
+		req.Header.Set("X-Timestamp", header)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		if n := len(q.dump()); n != 0 {
+			t.Fatalf("%d tips queued from fuzzed input", n)
 		}
 	})
 }
