@@ -10,13 +10,63 @@ import (
 	"time"
 
 	"github.com/flarehq/flare/internal/sentinel"
+	"github.com/flarehq/flare/internal/testredis"
+	"github.com/flarehq/flare/queue"
+	"github.com/flarehq/flare/queue/backend"
 	"github.com/flarehq/flare/queue/embedded"
 )
 
 // TestSentinel sends a message carrying planted strings through every
 // endpoint — including a refused and a retried one — and scans everything
-// the queue holds and everything logged for them.
+// the queue holds and everything logged for them: on the embedded store,
+// its data directory; on Redis, every key and the server's data directory
+// (its append-only file); and the logs.
 func TestSentinel(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) {
+		dir := t.TempDir()
+		q, err := embedded.Open(context.Background(), filepath.Join(dir, "flare.db"), embedded.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		runSentinel(t, q, func(needles []string) []sentinel.Finding {
+			found, err := sentinel.Dir(dir, needles...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return found
+		})
+		if fi, err := os.Stat(filepath.Join(dir, "flare.db")); err != nil || fi.Size() < 4096 {
+			t.Fatalf("store file: %v: the scan would prove nothing", err)
+		}
+	})
+	t.Run("redis", func(t *testing.T) {
+		srv := testredis.Start(t)
+		q, err := backend.Open(context.Background(), srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		runSentinel(t, q, func(needles []string) []sentinel.Finding {
+			found, err := sentinel.Redis(context.Background(), srv.Addr(), needles...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			more, err := sentinel.Dir(srv.Dir(), needles...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(more) == 0 {
+				if entries, _ := os.ReadDir(srv.Dir()); len(entries) == 0 {
+					t.Fatal("redis data directory is empty: the scan would prove nothing")
+				}
+			}
+			return append(found, more...)
+		})
+	})
+}
+
+func runSentinel(t *testing.T, q queue.Queue, scan func(needles []string) []sentinel.Finding) {
 	const (
 		phone      = "+85512300999"
 		phoneBare  = "85512300999"
@@ -28,12 +78,6 @@ func TestSentinel(t *testing.T) {
 	needles := []string{phone, phoneBare, text, "SENTINEL-TEXT-4f9a2c", mediaBytes, msgID, profile}
 	mh := newMediaHost(t, map[string][]byte{"ME1": []byte(strings.Repeat(mediaBytes, 100))})
 
-	dir := t.TempDir()
-	q, err := embedded.Open(context.Background(), filepath.Join(dir, "flare.db"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
 	cfg := DefaultConfig()
 	cfg.TwilioAuthToken, cfg.TwilioPublicURL, cfg.TwilioAccountSID = testToken, testPublic, testSID
 	cfg.TwilioMediaHosts = []string{mh.host()}
@@ -86,26 +130,16 @@ func TestSentinel(t *testing.T) {
 		t.Fatal("the scan misses strings in a request body: it would prove nothing")
 	}
 	findings := sentinel.Bytes([]byte(env.logs.String()), "logs", needles...)
-	// The data directory, while the store is open (WAL included) and
-	// after it is closed and checkpointed.
-	for _, when := range []string{"open", "closed"} {
-		if when == "closed" {
-			env.srv.Close()
-			if err := q.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		found, err := sentinel.Dir(dir, needles...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		findings = append(findings, found...)
+	// While the queue is open, and after it is closed (an embedded store
+	// checkpoints its WAL then).
+	findings = append(findings, scan(needles)...)
+	env.srv.Close()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
 	}
+	findings = append(findings, scan(needles)...)
 	for _, f := range findings {
 		t.Error(f)
-	}
-	if fi, err := os.Stat(filepath.Join(dir, "flare.db")); err != nil || fi.Size() < 4096 {
-		t.Fatalf("store file: %v: the scan would prove nothing", err)
 	}
 	if !strings.Contains(env.logs.String(), "message queued") {
 		t.Fatal("logs captured nothing: the scan would prove nothing")
