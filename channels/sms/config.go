@@ -60,7 +60,7 @@ func DefaultConfig() Config {
 		MaxAge:             5 * time.Minute,
 		DedupeTTL:          48 * time.Hour,
 		MaxBody:            64 << 10,
-		DistressKeywords:   append([]string(nil), DefaultDistressKeywords...),
+		DistressKeywords:   DefaultDistressKeywords(),
 	}
 }
 

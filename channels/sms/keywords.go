@@ -7,28 +7,31 @@ import (
 	"github.com/flarehq/flare/crypto"
 )
 
-// DefaultDistressKeywords are the words that make a message a distress
-// call unless the configuration replaces them: "help", "SOS", "save me",
-// "emergency" and their common forms in the languages sources write in.
-var DefaultDistressKeywords = []string{
-	// English and international
-	"HELP", "SOS", "EMERGENCY", "HELP ME",
-	// Khmer: help, help please, rescue
-	"ជួយ", "ជួយផង", "សង្គ្រោះ",
-	// Thai: help, help!, emergency
-	"ช่วย", "ช่วยด้วย", "ฉุกเฉิน",
-	// Vietnamese, with and without diacritics: rescue, help
-	"CỨU", "CỨU TÔI", "GIÚP", "GIÚP TÔI", "CUU", "GIUP",
-	// Chinese: help!, save me, call for rescue
-	"救命", "救救我", "求救",
-	// Burmese: save me, please help
-	"ကယ်ပါ", "ကူညီပါ",
-	// Lao: help, help please
-	"ຊ່ວຍ", "ຊ່ວຍແດ່",
-	// Indonesian: help, emergency
-	"TOLONG", "DARURAT",
-	// Tagalog: help, help!
-	"TULONG", "SAKLOLO",
+// DefaultDistressKeywords returns the words that make a message a
+// distress call unless the configuration replaces them: "help", "SOS",
+// "save me", "emergency" and their common forms in the languages sources
+// write in.
+func DefaultDistressKeywords() []string {
+	return []string{
+		// English and international
+		"HELP", "SOS", "EMERGENCY", "HELP ME",
+		// Khmer: help, help please, rescue
+		"ជួយ", "ជួយផង", "សង្គ្រោះ",
+		// Thai: help, help!, emergency
+		"ช่วย", "ช่วยด้วย", "ฉุกเฉิน",
+		// Vietnamese, with and without diacritics: rescue, help
+		"CỨU", "CỨU TÔI", "GIÚP", "GIÚP TÔI", "CUU", "GIUP",
+		// Chinese: help!, save me, call for rescue
+		"救命", "救救我", "求救",
+		// Burmese: save me, please help
+		"ကယ်ပါ", "ကူညီပါ",
+		// Lao: help, help please
+		"ຊ່ວຍ", "ຊ່ວຍແດ່",
+		// Indonesian: help, emergency
+		"TOLONG", "DARURAT",
+		// Tagalog: help, help!
+		"TULONG", "SAKLOLO",
+	}
 }
 
 // classifier maps a message's text onto a report kind.

@@ -7,7 +7,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
-	c := newClassifier(DefaultDistressKeywords)
+	c := newClassifier(DefaultDistressKeywords())
 	cases := []struct {
 		text string
 		kind crypto.Kind
