@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flarehq/flare/crypto"
 )
@@ -383,5 +384,37 @@ func TestQueueDownThenRetry(t *testing.T) {
 		if st, resp := postTwilio(env, p); st != http.StatusOK || env.queued() != 1 {
 			t.Fatalf("retry: status %d (%q), %d queued; want 200, 1", st, resp, env.queued())
 		}
+	}
+}
+
+// TestTwilioMediaTimeout: a media host that stalls mid-body costs at most
+// the media timeout, and nothing is queued.
+func TestTwilioMediaTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.Write(bytes.Repeat([]byte("x"), 1000))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	cfg := DefaultConfig()
+	cfg.TwilioAuthToken, cfg.TwilioPublicURL, cfg.TwilioAccountSID = testToken, testPublic, testSID
+	cfg.TwilioMediaHosts = []string{strings.TrimPrefix(srv.URL, "https://")}
+	cfg.TwilioMediaTimeout = 300 * time.Millisecond
+	env := newTestEnv(t, cfg, newMemQueue())
+	env.ch.media = newMediaFetcher(testSID, testToken, cfg.TwilioMediaHosts, cfg.TwilioMediaTimeout, 1<<20, srv.Client().Transport)
+	p := inboundSMS("MM2", "+85598765432", "video")
+	p.Set("NumMedia", "1")
+	p.Set("MediaUrl0", srv.URL+"/media/1")
+	// Without the timeout this request would never end: the stalled
+	// host holds the body open until the test is over.
+	st, resp := postTwilio(env, p)
+	if st != http.StatusBadGateway || env.queued() != 0 {
+		t.Fatalf("status %d (%q), %d queued; want 502, none", st, resp, env.queued())
 	}
 }
