@@ -17,6 +17,7 @@ import (
 
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/channels/sms"
 	"github.com/flarehq/flare/channels/web"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
@@ -29,17 +30,20 @@ import (
 // channel's. A new channel adds its Config here and its settings below.
 type gatewayConfig struct {
 	Core gateway.Config
+	SMS  sms.Config
 }
 
 func defaultGatewayConfig() *gatewayConfig {
 	return &gatewayConfig{
 		Core: gateway.DefaultConfig(),
+		SMS:  sms.DefaultConfig(),
 	}
 }
 
 func (c *gatewayConfig) settings() []config.Setting {
 	var s []config.Setting
 	s = append(s, c.Core.Settings()...)
+	s = append(s, c.SMS.Settings()...)
 	return s
 }
 
@@ -152,6 +156,13 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error) {
 	w := web.New("web", deps)
 	out := []channels.Channel{w}
+	if c.SMS.Enabled() {
+		ch, err := sms.New(c.SMS, deps)
+		if err != nil {
+			return nil, fmt.Errorf("sms channel: %w", err)
+		}
+		out = append(out, ch)
+	}
 	return out, nil
 }
 
