@@ -211,6 +211,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// Commits returns how many transactions this Store has committed; with
+// the number of writes it tells how well group commit batches them.
+func (s *Store) Commits() int64 { return s.w.commits.Load() }
+
 // Path returns the absolute path of the store's file.
 func (s *Store) Path() string { return s.path }
 
