@@ -248,19 +248,26 @@ func formatID(ms, seq int64) string {
 	return strconv.FormatInt(ms, 10) + "-" + strconv.FormatInt(seq, 10)
 }
 
-// parseID splits a "<ms>-<seq>" id; a bare "<ms>" means sequence 0.
+// parseID splits a "<ms>-<seq>" id of decimal digits only; a bare "<ms>"
+// means sequence 0.
 func parseID(id string) (ms, seq int64, ok bool) {
 	a, b, found := strings.Cut(id, "-")
-	ms, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || ms < 0 {
+	if ms, ok = parseDigits(a); !ok {
 		return 0, 0, false
 	}
 	if !found {
 		return ms, 0, true
 	}
-	seq, err = strconv.ParseInt(b, 10, 64)
-	if err != nil || seq < 0 {
+	if seq, ok = parseDigits(b); !ok {
 		return 0, 0, false
 	}
 	return ms, seq, true
+}
+
+func parseDigits(s string) (int64, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
