@@ -157,7 +157,7 @@ func (s *Store) Ack(ctx context.Context, stream, group string, ids ...string) er
 	for _, id := range ids {
 		ms, seq, ok := parseID(id)
 		if !ok {
-			return fmt.Errorf("embedded queue: ack: malformed message id %q", id)
+			return fmt.Errorf("embedded queue: ack: message id %q: %w", id, queue.ErrInvalidID)
 		}
 		keys = append(keys, key{ms, seq})
 	}
@@ -186,7 +186,7 @@ func (s *Store) Get(ctx context.Context, stream, id string) (queue.Message, erro
 	}
 	ms, seq, ok := parseID(id)
 	if !ok {
-		return queue.Message{}, fmt.Errorf("embedded queue: message id %q is malformed: %w", id, queue.ErrNotFound)
+		return queue.Message{}, fmt.Errorf("embedded queue: message id %q: %w (%w)", id, queue.ErrInvalidID, queue.ErrNotFound)
 	}
 	msgs, err := scanMessages(s.read.QueryContext(ctx,
 		`SELECT ms, seq, 0, body FROM messages WHERE stream = ? AND ms = ? AND seq = ?`, stream, ms, seq))
@@ -208,7 +208,7 @@ func (s *Store) List(ctx context.Context, stream, after string, count int) ([]qu
 	if after != "" {
 		var ok bool
 		if ms, seq, ok = parseID(after); !ok {
-			return nil, fmt.Errorf("embedded queue: list: malformed message id %q", after)
+			return nil, fmt.Errorf("embedded queue: list after %q: %w", after, queue.ErrInvalidID)
 		}
 	}
 	if count <= 0 {
