@@ -23,7 +23,10 @@
 // The store keeps what it is given and nothing more: it never sees
 // plaintext unless a caller hands it some, and Flare's callers hand it age
 // ciphertext and keyed hashes. The file and its folder are created readable
-// by their owner only. The store does not encrypt, compact or replicate
+// by their owner only; Open never loosens or tightens an existing file's
+// mode, so an operator who runs the gateway and the console as two users
+// may give both a group (SQLite creates the -wal and -shm files with the
+// database file's mode). The store does not encrypt, compact or replicate
 // the file; back it up as a SQLite database (for example with
 // `sqlite3 queue.db .backup`).
 package embedded
