@@ -131,3 +131,26 @@ func TestDurableSettings(t *testing.T) {
 		t.Fatalf("synchronous=%d journal_mode=%s, want 2 (FULL) and wal", sync, mode)
 	}
 }
+
+func TestOpenRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	content := []byte("this is not a database, and it must stay as it is\n")
+	if err := os.WriteFile(text, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{
+		"a text file": text,
+		"a folder":    dir,
+	}
+	for name, path := range cases {
+		if s, err := Open(context.Background(), path, Options{}); err == nil {
+			s.Close()
+			t.Errorf("Open on %s succeeded", name)
+		}
+	}
+	got, err := os.ReadFile(text)
+	if err != nil || string(got) != string(content) {
+		t.Fatalf("Open changed the file it refused: %q, %v", got, err)
+	}
+}

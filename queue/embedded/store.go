@@ -242,6 +242,14 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// readErr reports queue.ErrClosed for a read that raced with Close.
+func (s *Store) readErr(err error) error {
+	if s.closed() {
+		return queue.ErrClosed
+	}
+	return err
+}
+
 // notifier wakes blocked Reads when this process commits an Enqueue.
 type notifier struct {
 	mu sync.Mutex

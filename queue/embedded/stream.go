@@ -191,7 +191,7 @@ func (s *Store) Get(ctx context.Context, stream, id string) (queue.Message, erro
 	msgs, err := scanMessages(s.read.QueryContext(ctx,
 		`SELECT ms, seq, 0, body FROM messages WHERE stream = ? AND ms = ? AND seq = ?`, stream, ms, seq))
 	if err != nil {
-		return queue.Message{}, fmt.Errorf("embedded queue: get from %s: %w", stream, err)
+		return queue.Message{}, fmt.Errorf("embedded queue: get from %s: %w", stream, s.readErr(err))
 	}
 	if len(msgs) == 0 {
 		return queue.Message{}, fmt.Errorf("embedded queue: message %s in %s: %w", id, stream, queue.ErrNotFound)
@@ -219,7 +219,7 @@ func (s *Store) List(ctx context.Context, stream, after string, count int) ([]qu
 		WHERE stream = ? AND (ms, seq) > (?, ?)
 		ORDER BY ms, seq LIMIT ?`, stream, ms, seq, count))
 	if err != nil {
-		return nil, fmt.Errorf("embedded queue: list %s: %w", stream, err)
+		return nil, fmt.Errorf("embedded queue: list %s: %w", stream, s.readErr(err))
 	}
 	return msgs, nil
 }
