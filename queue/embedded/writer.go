@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/flarehq/flare/queue"
@@ -107,13 +108,21 @@ func (w *writer) loop() {
 			w.closeErr = w.shutdown()
 			return
 		}
+		// Take every op already waiting. Callers woken by the last commit
+		// may not have run yet (there are few cores), so yield once and
+		// look again before committing a short batch.
+		yielded := false
 	fill:
 		for len(batch) < w.maxBatch {
 			select {
 			case o := <-w.ops:
 				batch = append(batch, o)
 			default:
-				break fill
+				if yielded {
+					break fill
+				}
+				yielded = true
+				runtime.Gosched()
 			}
 		}
 		w.run(batch)
