@@ -96,14 +96,14 @@ func (w *writer) loop() {
 			batch = append(batch, o)
 		case <-w.done:
 			// Run whatever is still being handed over, then stop.
+		drain:
 			for {
 				select {
 				case o := <-w.ops:
 					w.run([]*op{o})
-					continue
 				default:
+					break drain
 				}
-				break
 			}
 			w.closeErr = w.shutdown()
 			return
@@ -134,6 +134,9 @@ func (w *writer) run(batch []*op) {
 	results := make([]error, len(batch))
 	t := &txn{w: w}
 	if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
+		// Should a transaction have been left open by a failure, end
+		// it, so that the next batch can begin.
+		w.conn.ExecContext(context.Background(), "ROLLBACK")
 		w.fail(batch, fmt.Errorf("embedded queue: begin: %w", err))
 		return
 	}
