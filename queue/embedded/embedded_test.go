@@ -2,9 +2,11 @@ package embedded
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/queue/queuetest"
@@ -152,5 +154,68 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 	got, err := os.ReadFile(text)
 	if err != nil || string(got) != string(content) {
 		t.Fatalf("Open changed the file it refused: %q, %v", got, err)
+	}
+}
+
+// holdWriteLock takes the file's write lock through a connection of its
+// own, as another process would, until release is called.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dataSource(path, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		conn.ExecContext(context.Background(), "ROLLBACK")
+		conn.Close()
+		db.Close()
+	}
+}
+
+func TestWaitsForAnotherWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "queue.db")
+	s := openAt(t, path)
+	release := holdWriteLock(t, path)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		release()
+	}()
+	id, err := s.Enqueue(ctx, queue.StreamTips, []byte("waited its turn"))
+	if err != nil {
+		t.Fatalf("Enqueue while another connection held the lock briefly: %v", err)
+	}
+	if m, err := s.Get(ctx, queue.StreamTips, id); err != nil || string(m.Body) != "waited its turn" {
+		t.Fatalf("Get(%s) = %q, %v", id, m.Body, err)
+	}
+}
+
+func TestBusyTimeoutFailsCleanly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "queue.db")
+	s, err := Open(ctx, path, Options{BusyTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	release := holdWriteLock(t, path)
+	_, err = s.Enqueue(ctx, queue.StreamTips, []byte("refused"))
+	release()
+	if err == nil {
+		t.Fatal("Enqueue succeeded while another connection held the write lock past the busy timeout")
+	}
+	msgs, err := s.List(ctx, queue.StreamTips, "", 10)
+	if err != nil || len(msgs) != 0 {
+		t.Fatalf("after a failed Enqueue the stream holds %d messages (%v)", len(msgs), err)
+	}
+	if _, err := s.Enqueue(ctx, queue.StreamTips, []byte("later")); err != nil {
+		t.Fatalf("Enqueue after the lock was released: %v", err)
 	}
 }
