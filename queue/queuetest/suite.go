@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Remember", testRemember},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Close", testClose},
+		{"CloseWakesBlockedRead", testCloseWakesRead},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

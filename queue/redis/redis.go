@@ -179,7 +179,8 @@ func (q *Queue) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	if q.shut.Load() && errors.Is(err, goredis.ErrClosed) {
+	if q.shut.Load() {
+		// Whatever broke, it broke because the queue was closed.
 		err = queue.ErrClosed
 	}
 	return fmt.Errorf("redis queue: "+format+": %w", append(args, err)...)
