@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,10 +119,13 @@ func BenchmarkEnqueue(b *testing.B) {
 // fsync: synchronous=FULL (2) in WAL mode.
 func TestDurableSettings(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "queue.db"))
-	var sync int
+	var sync, secure int
 	var mode string
 	err := s.do(context.Background(), false, func(tx *txn) error {
 		if err := tx.row("PRAGMA synchronous").Scan(&sync); err != nil {
+			return err
+		}
+		if err := tx.row("PRAGMA secure_delete").Scan(&secure); err != nil {
 			return err
 		}
 		return tx.row("PRAGMA journal_mode").Scan(&mode)
@@ -129,8 +133,8 @@ func TestDurableSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sync != 2 || mode != "wal" {
-		t.Fatalf("synchronous=%d journal_mode=%s, want 2 (FULL) and wal", sync, mode)
+	if sync != 2 || mode != "wal" || secure != 2 {
+		t.Fatalf("synchronous=%d journal_mode=%s secure_delete=%d, want 2 (FULL), wal and 2 (FAST)", sync, mode, secure)
 	}
 }
 
@@ -217,5 +221,39 @@ func TestBusyTimeoutFailsCleanly(t *testing.T) {
 	}
 	if _, err := s.Enqueue(ctx, queue.StreamTips, []byte("later")); err != nil {
 		t.Fatalf("Enqueue after the lock was released: %v", err)
+	}
+}
+
+// TestRememberForgets checks that expired keys leave the file, not just
+// stop counting: they are keyed hashes of sources' identifiers.
+func TestRememberForgets(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "queue.db"))
+	for _, k := range []string{"hmac-a", "hmac-b"} {
+		if _, err := s.Remember(ctx, k, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Remember(ctx, "hmac-keep", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	s.sweep.Store(0) // as if the last sweep was long ago
+	if _, err := s.Remember(ctx, "hmac-new", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.read.QueryContext(ctx, "SELECT key FROM remember ORDER BY key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		keys = append(keys, k)
+	}
+	if got := strings.Join(keys, " "); got != "hmac-keep hmac-new" {
+		t.Fatalf("remembered keys after the sweep: %s", got)
 	}
 }
