@@ -19,6 +19,10 @@ import (
 // DefaultPrefix starts every key unless Options.Prefix says otherwise.
 const DefaultPrefix = "flare:"
 
+// DefaultPoolSize is the number of connections kept to Redis unless the
+// URL sets pool_size.
+const DefaultPoolSize = 64
+
 // Durability says what Open does with a server that does not fsync every
 // write.
 type Durability int
@@ -117,6 +121,12 @@ func Open(ctx context.Context, ro *goredis.Options, opts Options) (*Queue, error
 	copied := *ro
 	ro = &copied
 	ro.ContextTimeoutEnabled = true
+	if ro.PoolSize == 0 {
+		// Enough connections for a gateway's concurrent submissions and
+		// a few blocked readers; go-redis's default (10 per core) queues
+		// writers behind one another on small machines.
+		ro.PoolSize = DefaultPoolSize
+	}
 	c := goredis.NewClient(ro)
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
