@@ -2,10 +2,13 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +65,9 @@ type Queue struct {
 var _ queue.Queue = (*Queue)(nil)
 
 // ParseURL splits a redis:// or rediss:// URL into go-redis options and
-// Flare's own: ?prefix=KEYPREFIX and ?durability=require|warn.
+// Flare's own: ?prefix=KEYPREFIX, ?durability=require|warn, and for
+// rediss:// ?tls_ca=FILE, a PEM file of the CA certificates to trust
+// instead of the system's.
 func ParseURL(raw string) (*goredis.Options, Options, error) {
 	var opts Options
 	u, err := url.Parse(raw)
@@ -89,10 +94,29 @@ func ParseURL(raw string) (*goredis.Options, Options, error) {
 		return nil, opts, fmt.Errorf("redis queue url: durability %q, want require or warn", d)
 	}
 	q.Del("durability")
+	caFile := q.Get("tls_ca")
+	q.Del("tls_ca")
 	u.RawQuery = q.Encode()
 	ro, err := goredis.ParseURL(u.String())
 	if err != nil {
 		return nil, opts, fmt.Errorf("redis queue url: %w", err)
+	}
+	if caFile != "" {
+		if ro.TLSConfig == nil {
+			return nil, opts, errors.New("redis queue url: tls_ca needs a rediss:// URL")
+		}
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, opts, fmt.Errorf("redis queue url: tls_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, opts, fmt.Errorf("redis queue url: tls_ca %s holds no PEM certificate", caFile)
+		}
+		ro.TLSConfig.RootCAs = pool
+	}
+	if ro.TLSConfig != nil && ro.TLSConfig.MinVersion < tls.VersionTLS12 {
+		ro.TLSConfig.MinVersion = tls.VersionTLS12
 	}
 	return ro, opts, nil
 }
