@@ -147,6 +147,9 @@ func dataSource(abs string, busy time.Duration) string {
 	// Zero deleted rows where that costs no extra I/O, so that a deleted
 	// blob's ciphertext or an expired keyed hash lingers less in the file.
 	q.Add("_pragma", "secure_delete(FAST)")
+	// Let the WAL shrink back after a burst of large attachments instead
+	// of keeping its largest size for ever.
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	return u.String() + "?" + q.Encode()
 }
 
