@@ -11,6 +11,7 @@ require (
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/cretz/bine v0.2.0 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
+	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect
 )

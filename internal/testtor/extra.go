@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -107,4 +108,66 @@ func controlCommand(ctx context.Context, addr, cookiePath, cmd string) error {
 	}
 	fmt.Fprintf(c, "QUIT\r\n")
 	return nil
+}
+
+// StartOffline starts a tor of t's own that never touches a network
+// (DisableNetwork 1, no directory authorities), with a control port and
+// cookie authentication plus the extra torrc lines, and stops it by PID in
+// t.Cleanup. Control-port behaviour (authentication, ADD_ONION) and key
+// files can be tested on it in a fraction of a second. It skips t when tor
+// is not installed.
+func StartOffline(t testing.TB, extra ...string) *Tor {
+	t.Helper()
+	exe, _, err := Binaries()
+	if err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	dir := t.TempDir()
+	ports, err := FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	control := net.JoinHostPort(loopback, strconv.Itoa(ports[0]))
+	torrc := fmt.Sprintf(`DataDirectory %s
+DisableNetwork 1
+SocksPort 0
+ControlPort %s
+CookieAuthentication 1
+Log notice file %s/notice.log
+__OwningControllerProcess %d
+`, dir, control, dir, os.Getpid())
+	for _, l := range extra {
+		torrc += l + "\n"
+	}
+	path := filepath.Join(dir, "torrc")
+	if err := os.WriteFile(path, []byte(torrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProcess("offline", dir, exe, "--defaults-torrc", empty, "-f", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	tt := &Tor{Process: p, ControlAddr: control, CookiePath: filepath.Join(dir, "control_auth_cookie")}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, err := net.DialTimeout("tcp", control, time.Second); err == nil {
+			c.Close()
+			if _, err := os.Stat(tt.CookiePath); err == nil {
+				return tt
+			}
+		}
+		if p.Exited() {
+			out, _ := os.ReadFile(filepath.Join(dir, "stdout.log"))
+			t.Fatalf("offline tor exited: %s", out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("offline tor's control port did not open within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
