@@ -33,7 +33,7 @@ const setupTimeout = 60 * time.Second
 // tor or to an attached one, for the life of one session.
 type torConn struct {
 	conn *control.Conn
-	raw  net.Conn     // attach mode: the socket, to set deadlines and close
+	raw  net.Conn    // attach mode: the socket, to set deadlines and close
 	proc *torProcess // own-tor mode: the process
 	pid  int         // own-tor mode
 	log  *slog.Logger
