@@ -150,8 +150,17 @@ func checkHTML(t *testing.T, page []byte) {
 			if !urlAttrs[key] {
 				continue
 			}
-			for _, ref := range strings.Split(a.Val, ",") {
-				checkLocalURL(t, tok.Data+" "+key, strings.Fields(strings.TrimSpace(ref)+" x")[0])
+			refs := []string{strings.TrimSpace(a.Val)}
+			if key == "srcset" { // "url 2x, url 1x"
+				refs = refs[:0]
+				for _, cand := range strings.Split(a.Val, ",") {
+					if f := strings.Fields(cand); len(f) > 0 {
+						refs = append(refs, f[0])
+					}
+				}
+			}
+			for _, ref := range refs {
+				checkLocalURL(t, tok.Data+" "+key, ref)
 			}
 		}
 	}
