@@ -43,15 +43,29 @@ func (c *gatewayConfig) settings() []config.Setting {
 	return s
 }
 
-func runGateway(ctx context.Context, a *app, args []string) error {
-	cfg := defaultGatewayConfig()
+// loadGatewayConfig fills cfg from args, the config file and environ, and
+// returns the settings it knows.
+func loadGatewayConfig(cfg *gatewayConfig, args, environ []string, stderr ...io.Writer) ([]config.Setting, error) {
 	settings := cfg.settings()
-	rest, err := config.Load("gateway", settings, args, a.environ, a.stderr)
+	var w io.Writer = io.Discard
+	if len(stderr) > 0 {
+		w = stderr[0]
+	}
+	rest, err := config.Load("gateway", settings, args, environ, w)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(rest) > 0 {
-		return usageError("unexpected argument %q", rest[0])
+		return nil, usageError("unexpected argument %q", rest[0])
+	}
+	return settings, nil
+}
+
+func runGateway(ctx context.Context, a *app, args []string) error {
+	cfg := defaultGatewayConfig()
+	settings, err := loadGatewayConfig(cfg, args, a.environ, a.stderr)
+	if err != nil {
+		return err
 	}
 	log, err := newLogger(a.stderr, cfg.Core.LogLevel, cfg.Core.LogFormat)
 	if err != nil {
