@@ -3,6 +3,8 @@ package onion
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,22 +30,75 @@ import (
 	"github.com/flarehq/flare/gateway"
 	"github.com/flarehq/flare/internal/testtor"
 	"github.com/flarehq/flare/queue"
+	"github.com/flarehq/flare/queue/backend"
 )
 
 // One private Tor network serves every test of this package.
-func TestMain(m *testing.M) { os.Exit(testtor.Main(m)) }
+func TestMain(m *testing.M) {
+	code := testtor.Main(m)
+	if flare.dir != "" {
+		os.RemoveAll(flare.dir)
+	}
+	os.Exit(code)
+}
+
+// flare is the flare binary, built once by flareBinary.
+var flare struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// flareBinary builds cmd/flare, so that tests read the queue as a
+// key-holder does: with "flare console".
+func flareBinary(t *testing.T) string {
+	t.Helper()
+	flare.once.Do(func() {
+		if flare.dir, flare.err = os.MkdirTemp("", "flare-bin-"); flare.err != nil {
+			return
+		}
+		flare.path = filepath.Join(flare.dir, "flare")
+		out, err := exec.Command("go", "build", "-o", flare.path, "github.com/flarehq/flare/cmd/flare").CombinedOutput()
+		if err != nil {
+			flare.err = fmt.Errorf("go build cmd/flare: %v\n%s", err, out)
+		}
+	})
+	if flare.err != nil {
+		t.Fatal(flare.err)
+	}
+	return flare.path
+}
+
+// openQueue opens the embedded queue (SQLite) in dir, as flare gateway
+// does by default.
+func openQueue(t *testing.T, dir string) (queue.Queue, string) {
+	t.Helper()
+	u := "file:" + filepath.Join(dir, "flare.db")
+	q, err := backend.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q, u
+}
 
 // keyHolder is the test's key-holder: the gateway seals to recipient, the
-// test opens with identities.
+// test opens with identities (kept in identityFile for flare console).
 type keyHolder struct {
-	recipient  age.Recipient
-	identities []age.Identity
+	recipient    age.Recipient
+	identities   []age.Identity
+	identityFile string
 }
 
 func newKeyHolder(t *testing.T) keyHolder {
 	t.Helper()
 	file, rcpt, err := crypto.NewIdentity(false, time.Now())
 	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "identity.txt")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r, err := crypto.ParseRecipient(rcpt)
@@ -53,7 +109,7 @@ func newKeyHolder(t *testing.T) keyHolder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keyHolder{recipient: r, identities: ids}
+	return keyHolder{recipient: r, identities: ids, identityFile: path}
 }
 
 // syncBuffer collects the gateway's logs, which goroutines write after a
@@ -285,6 +341,33 @@ func checkTip(t *testing.T, q queue.Queue, kh keyHolder, tip *crypto.Tip, text s
 	}
 	if !bytes.Equal(got, file) {
 		t.Fatalf("attachment is %d bytes, differs from the %d sent", len(got), len(file))
+	}
+}
+
+// consoleShow runs "flare console show RECEIPT" as the key-holder and
+// checks it prints the tip whole: text, channel, and the attachment's name,
+// size and hash.
+func consoleShow(t *testing.T, kh keyHolder, queueURL, receipt, text string, file []byte) {
+	t.Helper()
+	cmd := exec.Command(flareBinary(t), "console", "show", receipt, "--identity", kh.identityFile, "--queue", queueURL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("flare console show %s: %v\n%s", receipt, err, stderr.String())
+	}
+	sum := sha256.Sum256(file)
+	for _, want := range []string{
+		"Receipt:   " + receipt,
+		"Channel:   onion",
+		"Kind:      evidence",
+		text,
+		"evidence.txt",
+		fmt.Sprintf("  %d bytes  sha256:%s", len(file), hex.EncodeToString(sum[:])),
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("flare console show lacks %q:\n%s", want, out)
+		}
 	}
 }
 

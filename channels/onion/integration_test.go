@@ -24,8 +24,8 @@ import (
 func TestSubmitOverTorAndRestart(t *testing.T) {
 	n := testtor.Shared(t)
 	kh := newKeyHolder(t)
-	q := newMemQueue()
 	dataDir := t.TempDir()
+	q, queueURL := openQueue(t, dataDir)
 	cfg := DefaultConfig()
 	cfg.Enable = true
 	cfg.Torrc = joinTorrc(t, n)
@@ -51,6 +51,7 @@ func TestSubmitOverTorAndRestart(t *testing.T) {
 	receipt1 := submitTip(t, n, addr, "first tip "+sentinel1, file1)
 	t.Logf("tip with a %d KiB attachment submitted over Tor in %.1fs", len(file1)>>10, time.Since(start).Seconds())
 	checkTip(t, q, kh, findTip(t, q, kh, receipt1), "first tip "+sentinel1, file1)
+	consoleShow(t, kh, queueURL, receipt1, "first tip "+sentinel1, file1)
 
 	pid := g.ch.torPID()
 	g.stop(t)
@@ -70,6 +71,7 @@ func TestSubmitOverTorAndRestart(t *testing.T) {
 	receipt2 := submitTip(t, n, addr, "second tip "+sentinel2, file2)
 	checkTip(t, q, kh, findTip(t, q, kh, receipt2), "second tip "+sentinel2, file2)
 	checkTip(t, q, kh, findTip(t, q, kh, receipt1), "first tip "+sentinel1, file1)
+	consoleShow(t, kh, queueURL, receipt2, "second tip "+sentinel2, file2)
 	g2.stop(t)
 
 	for _, s := range []string{sentinel1, sentinel2} {
@@ -92,7 +94,7 @@ func TestAttachWithCookie(t *testing.T) {
 	t.Cleanup(sys.Stop)
 
 	kh := newKeyHolder(t)
-	q := newMemQueue()
+	q, _ := openQueue(t, t.TempDir())
 	cfg := DefaultConfig()
 	cfg.ControlAddr = sys.ControlAddr
 	cfg.ControlCookie = sys.CookiePath
@@ -123,7 +125,7 @@ func TestAttachWithCookie(t *testing.T) {
 func TestTorDeathIsReportedAndRepaired(t *testing.T) {
 	n := testtor.Shared(t)
 	kh := newKeyHolder(t)
-	q := newMemQueue()
+	q, _ := openQueue(t, t.TempDir())
 	cfg := DefaultConfig()
 	cfg.Enable = true
 	cfg.Torrc = joinTorrc(t, n)
