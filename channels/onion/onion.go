@@ -200,7 +200,11 @@ func (c *Channel) session(ctx context.Context, port int) error {
 			uploaded = nil
 			if !published {
 				published = true
-				c.setHealth(true, "published")
+				if t.noPoW {
+					c.setHealth(true, "published WITHOUT the proof-of-work defence (tor too old)")
+				} else {
+					c.setHealth(true, "published")
+				}
 				c.log.Info("onion service published", "address", c.key.Address())
 				c.mu.Lock()
 				if !c.closed {

@@ -38,6 +38,10 @@ type torConn struct {
 	pid  int         // own-tor mode
 	log  *slog.Logger
 
+	// noPoW is set when tor refused the PoW keywords and the service
+	// was published without the defence.
+	noPoW bool
+
 	done     chan error // receives once: why tor or the connection is gone
 	doneOnce sync.Once
 	cancel   context.CancelFunc
@@ -278,7 +282,7 @@ func (t *torConn) publish(ctx context.Context, key serviceKey, opts []string) (<
 		// the control port; publish without rather than not at all.
 		if id2, err2 := addOnion(t.conn, key, withoutPoW(opts)); err2 == nil {
 			t.log.Warn("tor refused the proof-of-work options; published WITHOUT the PoW defence (upgrade tor to 0.4.9)", "err", err)
-			id, err = id2, nil
+			id, err, t.noPoW = id2, nil, true
 		}
 	}
 	if err != nil {

@@ -154,3 +154,32 @@ func waitFile(t *testing.T, path string) string {
 	t.Fatalf("%s never appeared", path)
 	return ""
 }
+
+// TestAttachUnixSocket attaches over a control socket, as to Debian's
+// tor@default (/run/tor/control).
+func TestAttachUnixSocket(t *testing.T) {
+	dir, err := os.MkdirTemp("", "ctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o700)
+	sock := filepath.Join(dir, "control")
+	tor := testtor.StartOffline(t, "ControlSocket "+sock)
+	for range 100 {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tc, err := attachTor(ctx, Config{ControlAddr: "unix:" + sock, ControlCookie: tor.CookiePath}, discardLog())
+	if err != nil {
+		t.Fatalf("attach over %s: %v", sock, err)
+	}
+	defer tc.close()
+	if _, err := tc.conn.SendRequest("GETINFO version"); err != nil {
+		t.Fatalf("not authenticated: %v", err)
+	}
+}
