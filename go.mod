@@ -7,7 +7,9 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/cretz/bine v0.2.0
 	github.com/redis/go-redis/v9 v9.23.0
+	golang.org/x/net v0.57.0
 	golang.org/x/term v0.47.0
 	modernc.org/sqlite v1.61.1
 )

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,36 +50,23 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 	defer gw.stop()
 
 	body, contentType := benchBody()
-	client := &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency, MaxConnsPerHost: o.concurrency},
-	}
-	url := "http://" + addr + "/submit"
-	post := func() error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Accept", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}
+	request := rawRequest(addr, body, contentType)
 	// Warm up connections and the store.
 	for range o.concurrency {
-		if err := post(); err != nil {
+		c, err := newRawClient(addr, request)
+		if err != nil {
+			return result{}, err
+		}
+		if err := c.post(); err != nil {
 			return result{}, fmt.Errorf("warm-up: %w", err)
 		}
+		c.close()
 	}
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
 		failed    int
+		dialErr   error
 	)
 	deadline := time.Now().Add(o.duration)
 	start := time.Now()
@@ -90,12 +75,23 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c, err := newRawClient(addr, request)
+			if err != nil {
+				mu.Lock()
+				dialErr = err
+				mu.Unlock()
+				return
+			}
+			defer c.close()
 			var mine []time.Duration
 			bad := 0
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				if err := post(); err != nil {
+				if err := c.post(); err != nil {
 					bad++
+					if c.redial() != nil {
+						break
+					}
 					continue
 				}
 				mine = append(mine, time.Since(t0))
@@ -107,6 +103,9 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 		}()
 	}
 	wg.Wait()
+	if dialErr != nil {
+		return result{}, dialErr
+	}
 	elapsed := time.Since(start)
 	if len(latencies) == 0 {
 		return result{}, fmt.Errorf("no tip was received")
