@@ -3,12 +3,11 @@ package console
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/flarehq/flare/channels/sms/parts"
 	"github.com/flarehq/flare/crypto"
 )
 
@@ -69,83 +68,78 @@ func Items(entries []Entry) []Item {
 		groups[g] = len(out)
 		out = append(out, Item{Key: GroupKey(g), Entries: []Entry{e}})
 	}
+	broken := map[int]bool{} // groups whose parts do not join: shown one by one
 	for _, i := range groups {
-		join(&out[i])
+		if err := join(&out[i]); err != nil {
+			broken[i] = true
+		}
 	}
-	return out
-}
-
-// join builds the tip of a part group from its entries.
-func join(it *Item) {
-	slices.SortStableFunc(it.Entries, func(a, b Entry) int { return a.Tip.Part.Index - b.Tip.Part.Index })
-	first := it.Entries[0].Tip
-	t := *first
-	t.Fields = maps.Clone(first.Fields)
-	t.People = slices.Clone(first.People)
-	t.Attachments = slices.Clone(first.Attachments)
-	texts := map[int]string{}
-	total := 0
-	for _, e := range it.Entries {
-		p := e.Tip
-		if _, dup := texts[p.Part.Index]; dup { // a channel retried: keep the first copy
+	if len(broken) == 0 {
+		return out
+	}
+	var fixed []Item
+	for i, it := range out {
+		if !broken[i] {
+			fixed = append(fixed, it)
 			continue
 		}
-		texts[p.Part.Index] = p.Text
-		total = max(total, p.Part.Total, p.Part.Index)
-		if Urgency(p.Kind) < Urgency(t.Kind) { // a keyword may be in any part
-			t.Kind = p.Kind
-		}
-		if p != first {
-			for k, v := range p.Fields {
-				if _, ok := t.Fields[k]; !ok {
-					if t.Fields == nil {
-						t.Fields = map[string]string{}
-					}
-					t.Fields[k] = v
-				}
-			}
-			for _, n := range p.People {
-				if !slices.Contains(t.People, n) {
-					t.People = append(t.People, n)
-				}
-			}
-			t.Attachments = append(t.Attachments, p.Attachments...)
-			if t.Location == nil {
-				t.Location = p.Location
-			}
-			if t.Sender == nil {
-				t.Sender = p.Sender
-			}
-			if t.Reply == nil {
-				t.Reply = p.Reply
-			}
-			if !p.Received.IsZero() && p.Received.Before(t.Received) {
-				t.Received = p.Received
-			}
+		for _, e := range it.Entries {
+			fixed = append(fixed, Item{Key: e.QueueID, Entries: []Entry{e}, Tip: e.Tip})
 		}
 	}
-	total = min(total, maxParts)
-	var text strings.Builder
-	for i := 1; i <= total; i++ {
-		s, ok := texts[i]
-		if !ok {
-			it.Missing = append(it.Missing, i)
-			s = MissingMarker(i, total)
-		}
-		text.WriteString(s)
-	}
-	t.Text = text.String()
-	t.Part = &crypto.Part{Group: first.Part.Group, Index: 1, Total: total}
-	it.Tip = &t
+	return fixed
 }
 
-// maxParts bounds the parts of one message (a concatenated SMS has at
-// most 255), so that a bogus Part.Total cannot make a huge text.
-const maxParts = 255
-
-// MissingMarker is the text shown in place of a part not received yet.
-func MissingMarker(index, total int) string {
-	return fmt.Sprintf("[… part %d of %d missing …]", index, total)
+// join builds the tip of a part group from its entries: text, kind and
+// attachments as the SMS channel's parts.Join puts them together (parts by
+// index, missing ones marked, the most urgent part's kind), and the other
+// fields from the earliest part, completed from the rest.
+func join(it *Item) error {
+	tips := make([]*crypto.Tip, len(it.Entries))
+	for i, e := range it.Entries {
+		tips[i] = e.Tip
+	}
+	m, err := parts.Join(tips)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(it.Entries, func(a, b Entry) int { return a.Tip.Part.Index - b.Tip.Part.Index })
+	t := *m.First
+	t.Text, t.Kind, t.Attachments = m.Text, m.Kind, m.Attachments
+	t.Fields = maps.Clone(t.Fields)
+	t.People = slices.Clone(t.People)
+	for _, seg := range m.Segments {
+		p := seg.Tip
+		if p == nil || p == m.First {
+			continue
+		}
+		for k, v := range p.Fields {
+			if _, ok := t.Fields[k]; !ok {
+				if t.Fields == nil {
+					t.Fields = map[string]string{}
+				}
+				t.Fields[k] = v
+			}
+		}
+		for _, n := range p.People {
+			if !slices.Contains(t.People, n) {
+				t.People = append(t.People, n)
+			}
+		}
+		if t.Location == nil {
+			t.Location = p.Location
+		}
+		if t.Sender == nil {
+			t.Sender = p.Sender
+		}
+		if t.Reply == nil {
+			t.Reply = p.Reply
+		}
+	}
+	t.Part = &crypto.Part{Group: m.Group, Index: 1, Total: m.Total}
+	it.Tip = &t
+	it.Missing = m.Missing
+	return nil
 }
 
 // Urgency ranks report kinds for the inbox: lower is more urgent.

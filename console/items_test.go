@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flarehq/flare/channels/sms/parts"
 	"github.com/flarehq/flare/crypto"
 )
 
@@ -22,16 +23,20 @@ func TestItemsJoinParts(t *testing.T) {
 		entry("3-0", func() *crypto.Tip { p := part(1, 3, "one ", t0); p.Kind = crypto.KindTip; return p }()),
 		entry("4-0", part(1, 3, "one ", t0)), // a retried part
 		{QueueID: "5-0", Err: errors.New("no")},
+		entry("6-0", &crypto.Tip{Channel: "sms", Kind: crypto.KindTip, Text: "bad index", Part: &crypto.Part{Group: "H", Index: 0, Total: 2}}),
 	}
 	items := Items(entries)
-	if len(items) != 3 {
-		t.Fatalf("%d items, want 3", len(items))
+	if len(items) != 4 {
+		t.Fatalf("%d items, want 4", len(items))
+	}
+	if items[3].Key != "6-0" || items[3].Tip.Text != "bad index" {
+		t.Errorf("a part that cannot be joined is not shown on its own: %+v", items[3])
 	}
 	g := items[1]
 	if g.Key != GroupKey("G") || !strings.HasPrefix(g.Key, "g-") || strings.Contains(g.Key, "G") {
 		t.Fatalf("group key %q", g.Key)
 	}
-	if g.Tip.Text != "one "+MissingMarker(2, 3)+"three" || len(g.Missing) != 1 || g.Missing[0] != 2 || !g.Tip.Received.Equal(t0) {
+	if g.Tip.Text != "one "+parts.MissingMarker(2, 3)+"three" || len(g.Missing) != 1 || g.Missing[0] != 2 || !g.Tip.Received.Equal(t0) {
 		t.Fatalf("joined = %q missing %v received %v", g.Tip.Text, g.Missing, g.Tip.Received)
 	}
 	if g.Tip.Kind != crypto.KindDistress {

@@ -139,7 +139,7 @@ func clues(t *crypto.Tip) (cs []clue, words []string) {
 func Related(items []Item) map[string][]Link {
 	type info struct {
 		key   string
-		text  string // normalised, padded with spaces for word matching
+		text  string   // normalised, padded with spaces for word matching
 		words []string // clue keys of names and places to find in text
 	}
 	byClue := map[string][]int{}
