@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,18 @@ func TestSafeFileName(t *testing.T) {
 		if got := SafeFileName(in); got != want {
 			t.Errorf("SafeFileName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRelatedIgnoresCluesSharedByTooMany(t *testing.T) {
+	var entries []Entry
+	for i := range maxShared + 1 {
+		entries = append(entries, entry(fmt.Sprintf("%d-0", i+1), &crypto.Tip{Channel: "web", Text: "x", Location: &crypto.Location{Place: "Phnom Penh"}}))
+	}
+	if rel := Related(Items(entries)); len(rel) != 0 {
+		t.Fatalf("%d tips linked by a place %d tips share", len(rel), maxShared+1)
+	}
+	if rel := Related(Items(entries[:maxShared])); len(rel["1-0"]) != maxShared-1 {
+		t.Fatalf("tip 1 has %d links, want %d", len(rel["1-0"]), maxShared-1)
 	}
 }

@@ -132,6 +132,11 @@ func clues(t *crypto.Tip) (cs []clue, words []string) {
 	return cs, words
 }
 
+// maxShared is how many tips may share a clue for it to link them: a
+// place or name given in hundreds of tips (a city) says nothing about any
+// two of them, and linking all pairs would cost time quadratic in them.
+const maxShared = 100
+
 // Related finds, for every item that could be opened, the other items that
 // share a sender, a phone number, a name or a place (given as such in both,
 // or given in one and written in the other's text). It is computed in memory from
@@ -169,6 +174,9 @@ func Related(items []Item) map[string][]Link {
 		}
 	}
 	for k, idx := range byClue {
+		if len(idx) > maxShared {
+			continue
+		}
 		for x := 0; x < len(idx); x++ {
 			for y := x + 1; y < len(idx); y++ {
 				addReason(idx[x], idx[y], labels[k])
@@ -177,6 +185,9 @@ func Related(items []Item) map[string][]Link {
 	}
 	for i, a := range infos {
 		for _, w := range a.words {
+			if len(byClue[w]) > maxShared {
+				continue
+			}
 			n := w[strings.IndexByte(w, ':')+1:]
 			for j, b := range infos {
 				if i != j && b.key != "" && strings.Contains(b.text, " "+n+" ") {
