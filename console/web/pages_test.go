@@ -240,4 +240,11 @@ func TestExportCase(t *testing.T) {
 	if !strings.Contains(string(files["tips/02-"+rc2.QueueID+"/text.txt"]), "same compound") {
 		t.Errorf("related tip missing from the case")
 	}
+	// The export is on record, sealed, in each tip's history.
+	for _, key := range []string{rc.QueueID, rc2.QueueID} {
+		h, err := r.srv.triage.History(t.Context(), key)
+		if err != nil || len(h) != 1 || h[0].By != "alice" || !strings.Contains(h[0].What[0], "exported in a case to "+lawyer.id.Recipient().String()) {
+			t.Errorf("history of %s = %+v, %v", key, h, err)
+		}
+	}
 }
