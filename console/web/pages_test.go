@@ -196,6 +196,11 @@ func TestExportCase(t *testing.T) {
 	c := r.client(t)
 	_, page := get(t, c, r.base+"/tip/"+rc.QueueID)
 	contains(t, page, "shares phone number", rc2.QueueID)
+	for _, bad := range []string{"", "age1notakey", "ssh-ed25519 AAAA"} {
+		if code, body := post(t, c, r.base+"/tip/"+rc.QueueID+"/export", url.Values{"csrf": {formValue(t, csrfPattern, page)}, "recipient": {bad}}); code != http.StatusBadRequest || !strings.Contains(body, "not an age public key") {
+			t.Errorf("export to %q: %d", bad, code)
+		}
+	}
 	code, body := post(t, c, r.base+"/tip/"+rc.QueueID+"/export", url.Values{
 		"csrf": {formValue(t, csrfPattern, page)}, "recipient": {lawyer.id.Recipient().String()}, "include": {rc2.QueueID},
 	})
