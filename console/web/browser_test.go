@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -413,6 +415,27 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#notes")))
 		if strings.Contains(text(t, tabA, "#notes"), "should not be saved") {
 			t.Error("a form without CSRF token changed the tip")
+		}
+	})
+
+	t.Run("works with JavaScript off", func(t *testing.T) {
+		rc := startConsole(t, q, bob, rs) // a fresh sign-in link
+		tabN := b.tab(t)
+		noJS := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return chromedp.Void{}, err
+		}
+		do(t, tabN, noJS, chromedp.Navigate(rc.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+		if n := eval[int](t, tabN, `document.querySelectorAll("#inbox tr.sel").length`); n != 0 {
+			t.Fatal("the shortcut script ran; scripts are not off")
+		}
+		do(t, tabN,
+			chromedp.Navigate(rc.base+"/?kind=evidence"), chromedp.WaitVisible(chromedp.CSS("#inbox a.open")),
+			chromedp.Click(chromedp.CSS("#inbox a.open")), chromedp.WaitVisible(chromedp.CSS("#triage-form")),
+			chromedp.SetValue(chromedp.CSS("#status"), "waiting"),
+			chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#saved")))
+		if got := text(t, tabN, "#cur-status"); got != "waiting" {
+			t.Errorf("status after a save with scripts off = %q", got)
 		}
 	})
 
