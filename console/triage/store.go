@@ -47,11 +47,13 @@ type Store struct {
 	who    string
 	now    func() time.Time
 
-	// opened remembers records already opened, by the hash of their
-	// ciphertext, so that a page load does not decrypt every record
-	// again (with a hardware key, that would be a touch per record).
-	mu     sync.Mutex
-	opened map[[32]byte]Record
+	// opened and entries remember records and history entries already
+	// opened, by the hash of their ciphertext, so that a page load does
+	// not decrypt them all again (with a hardware key, that would be a
+	// touch for each).
+	mu      sync.Mutex
+	opened  map[[32]byte]Record
+	entries map[[32]byte]Entry
 }
 
 // New returns a Store. It checks that what it seals, this key-holder can
@@ -79,7 +81,7 @@ func New(cfg Config) (*Store, error) {
 		}
 		return nil, fmt.Errorf("triage: check recipients: %w", err)
 	}
-	return &Store{rec: cfg.Records, sealer: cfg.Sealer, ids: cfg.Identities, who: cfg.Who, now: cfg.Now, opened: map[[32]byte]Record{}}, nil
+	return &Store{rec: cfg.Records, sealer: cfg.Sealer, ids: cfg.Identities, who: cfg.Who, now: cfg.Now, opened: map[[32]byte]Record{}, entries: map[[32]byte]Entry{}}, nil
 }
 
 // Who is the name this Store writes into records and history.
@@ -286,21 +288,39 @@ func (s *Store) History(ctx context.Context, key string) ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(raw))
 	for _, b := range raw {
-		plain, err := crypto.OpenBytes(b, s.ids...)
-		if err != nil {
-			if crypto.IsNotRecipient(err) {
-				out = append(out, Entry{By: "?", What: []string{"(sealed to other key-holders)"}})
-				continue
+		sum := sha256.Sum256(b)
+		s.mu.Lock()
+		e, ok := s.entries[sum]
+		s.mu.Unlock()
+		if !ok {
+			if e, err = s.openEntry(b); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("triage: open history entry: %w", err)
+			s.mu.Lock()
+			if len(s.entries) > 100_000 {
+				clear(s.entries)
+			}
+			s.entries[sum] = e
+			s.mu.Unlock()
 		}
-		var e sealedEntry
-		if err := json.Unmarshal(plain, &e); err != nil || e.Format != formatVersion {
-			return nil, fmt.Errorf("triage: decode history entry: unknown format")
-		}
-		out = append(out, e.Entry)
+		out = append(out, e)
 	}
 	return out, nil
+}
+
+func (s *Store) openEntry(b []byte) (Entry, error) {
+	plain, err := crypto.OpenBytes(b, s.ids...)
+	if err != nil {
+		if crypto.IsNotRecipient(err) {
+			return Entry{By: "?", What: []string{"(sealed to other key-holders)"}}, nil
+		}
+		return Entry{}, fmt.Errorf("triage: open history entry: %w", err)
+	}
+	var e sealedEntry
+	if err := json.Unmarshal(plain, &e); err != nil || e.Format != formatVersion {
+		return Entry{}, fmt.Errorf("triage: decode history entry: unknown format")
+	}
+	return e.Entry, nil
 }
 
 // Log appends a history entry for something done with a tip that is not a

@@ -270,21 +270,46 @@ func (s *Server) inspectAttachment(r *http.Request, av *attachmentView) {
 		av.SVG = true
 		return
 	}
-	if av.Ref.Size > maxImageBytes {
-		return
+	// Attachments never change: each is opened once (with a hardware key,
+	// each opening is a touch).
+	cacheKey := av.Ref.ID + "/" + av.Ref.SHA256
+	s.inspectMu.Lock()
+	in, ok := s.inspected[cacheKey]
+	s.inspectMu.Unlock()
+	if !ok {
+		in = s.inspect(r, av.Ref)
+		s.inspectMu.Lock()
+		s.inspected[cacheKey] = in
+		s.inspectMu.Unlock()
 	}
-	rd, err := s.con.Attachment(r.Context(), av.Ref)
+	av.Image = in.image && av.Ref.Size <= maxImageBytes
+	av.Meta, av.MetaErr = in.meta, in.err
+}
+
+// inspection is what the console learnt from the start of an attachment.
+type inspection struct {
+	image bool // PNG, JPEG or GIF by its content
+	meta  Metadata
+	err   string
+}
+
+func (s *Server) inspect(r *http.Request, ref crypto.AttachmentRef) inspection {
+	rd, err := s.con.Attachment(r.Context(), ref)
 	if err != nil {
-		av.MetaErr = "could not be opened"
-		return
+		return inspection{err: "could not be opened"}
 	}
-	head := make([]byte, metadataHead)
-	n, _ := io.ReadFull(rd, head)
+	head := make([]byte, min(metadataHead, ref.Size))
+	n, err := io.ReadFull(rd, head)
 	head = head[:n]
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return inspection{err: "could not be read completely or does not match its checksum"}
+	}
+	var in inspection
 	switch {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}), bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")),
 		bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
-		av.Image = true
+		in.image = true
 	}
-	av.Meta = readMetadata(head)
+	in.meta = readMetadata(head)
+	return in
 }

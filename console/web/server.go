@@ -70,8 +70,11 @@ type Server struct {
 	// imageSlots bounds how many images are re-encoded at once, so that a
 	// page of large photos cannot take all the laptop's memory.
 	imageSlots chan struct{}
-	host       string // the Host header browsers must send
-	scheme     string
+
+	inspectMu sync.Mutex
+	inspected map[string]inspection // by attachment id and hash
+	host      string                // the Host header browsers must send
+	scheme    string
 	// cookie is the session cookie's name. It carries the port: browsers
 	// share cookies between ports of one host, and two consoles on one
 	// machine must not sign each other out.
@@ -132,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 		csrf:    randomToken(),
 
 		imageSlots: make(chan struct{}, 2),
+		inspected:  map[string]inspection{},
 	}, nil
 }
 
