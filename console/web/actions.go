@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/console/triage"
@@ -145,6 +146,11 @@ func (s *Server) attachmentImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnsupportedMediaType, "Not shown", "This file is too large to show; download it instead.")
 		return
 	}
+	cacheKey := ref.ID + "/" + ref.SHA256
+	if img, ok := s.images.get(cacheKey); ok {
+		writeImage(w, img)
+		return
+	}
 	select {
 	case s.imageSlots <- struct{}{}:
 		defer func() { <-s.imageSlots }()
@@ -167,9 +173,52 @@ func (s *Server) attachmentImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnsupportedMediaType, "Not shown", "The console only shows PNG, JPEG and GIF images it can decode; download this file instead.")
 		return
 	}
-	w.Header().Set("Content-Type", mt)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.Write(out)
+	img := shownImage{mediaType: mt, data: out}
+	s.images.put(cacheKey, img)
+	writeImage(w, img)
+}
+
+func writeImage(w http.ResponseWriter, img shownImage) {
+	w.Header().Set("Content-Type", img.mediaType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(img.data)))
+	w.Write(img.data)
+}
+
+// shownImage is an attachment as re-encoded for display.
+type shownImage struct {
+	mediaType string
+	data      []byte
+}
+
+// imageCache keeps re-encoded images in memory, and only there, up to a
+// total size, so that revisiting a tip neither decrypts nor decodes again.
+type imageCache struct {
+	mu    sync.Mutex
+	m     map[string]shownImage
+	bytes int
+}
+
+// imageCacheBytes bounds the memory the cache holds.
+const imageCacheBytes = 64 << 20
+
+func (c *imageCache) get(key string) (shownImage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	img, ok := c.m[key]
+	return img, ok
+}
+
+func (c *imageCache) put(key string, img shownImage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(img.data) > imageCacheBytes/4 {
+		return
+	}
+	if c.m == nil || c.bytes+len(img.data) > imageCacheBytes {
+		c.m, c.bytes = map[string]shownImage{}, 0
+	}
+	c.m[key] = img
+	c.bytes += len(img.data)
 }
 
 // attachmentFile sends the original file as a download: never shown in

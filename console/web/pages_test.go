@@ -182,6 +182,9 @@ func TestImageReencodedAndGPSReported(t *testing.T) {
 	if m := readMetadata([]byte(img)); m.Exif || m.GPS {
 		t.Fatalf("re-encoded metadata = %+v", m)
 	}
+	if _, again := get(t, c, r.base+"/tip/"+rc.QueueID+"/att/0/image"); again != img {
+		t.Fatal("a second view gives a different image")
+	}
 }
 
 func TestExportCase(t *testing.T) {

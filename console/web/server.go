@@ -71,6 +71,7 @@ type Server struct {
 	// page of large photos cannot take all the laptop's memory.
 	imageSlots chan struct{}
 
+	images    imageCache
 	inspectMu sync.Mutex
 	inspected map[string]inspection // by attachment id and hash
 	host      string                // the Host header browsers must send
