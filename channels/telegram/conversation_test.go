@@ -259,9 +259,9 @@ func TestContactAndVenue(t *testing.T) {
 
 func TestFileTooLarge(t *testing.T) {
 	tests := []struct {
-		name       string
-		cfgMax     int64
-		serverMax  int
+		name        string
+		cfgMax      int64
+		serverMax   int
 		wantGetFile bool
 	}{
 		{"known from the message", 1000, telegramtest.DefaultFileLimit, false},

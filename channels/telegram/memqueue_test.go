@@ -187,4 +187,3 @@ func (q *memQueue) tips() []queue.Message {
 func (q *memQueue) Close() error { return q.file.Close() }
 
 var _ queue.Queue = (*memQueue)(nil)
-
