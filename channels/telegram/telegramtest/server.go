@@ -85,6 +85,18 @@ type Server struct {
 	secret     string
 	failures   map[string]int
 	downloads  map[string]int
+	hold       chan struct{} // file downloads wait while non-nil and open
+}
+
+// HoldDownloads makes file downloads wait until release is called, so a
+// test can keep one chat busy.
+func (s *Server) HoldDownloads() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hold = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
 }
 
 // NewServer starts a server on a loopback port; it stops when the test
@@ -488,7 +500,15 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rest string) 
 	if f != nil && ok && token == Token {
 		s.downloads[fid]++
 	}
+	hold := s.hold
 	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if !ok || token != Token || f == nil {
 		http.NotFound(w, r)
 		return
