@@ -132,6 +132,9 @@ var (
 	// ErrConflict is returned by PutRecord when the record changed since
 	// the version the caller read.
 	ErrConflict = errors.New("record changed since it was read")
+	// ErrInvalidID is returned for a message id that is not of the form
+	// "<ms>-<seq>".
+	ErrInvalidID = errors.New("invalid message id")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("queue closed")
 )

@@ -163,6 +163,12 @@ func loadFile(path string, settings []Setting) error {
 		if !ok {
 			continue
 		}
+		if tv, ok := s.Value.(TableValue); ok {
+			if err := tv.SetTable(raw); err != nil {
+				return fmt.Errorf("%w: config file %s: %s: %v", ErrUsage, path, s.Key, err)
+			}
+			continue
+		}
 		var vals []string
 		switch x := raw.(type) {
 		case []any:
@@ -278,6 +284,48 @@ func UnknownEnv(settings []Setting, environ []string, extra ...string) []string 
 func Environ() []string { return os.Environ() }
 
 type resetter interface{ reset() }
+
+// TableValue is a Value that takes a whole TOML table from the config file
+// (such as per-language texts) rather than a single string.
+type TableValue interface {
+	Value
+	SetTable(raw any) error
+}
+
+// Texts returns a TableValue for a two-level table of strings, language →
+// key → text: [texts.en] "web.title" = "…". From the environment or a flag
+// it is not settable.
+func Texts(p *map[string]map[string]string) TableValue { return (*textsValue)(p) }
+
+type textsValue map[string]map[string]string
+
+func (v *textsValue) Set(string) error {
+	return errors.New("texts can only be set in the config file")
+}
+func (v *textsValue) String() string { return "" }
+func (v *textsValue) SetTable(raw any) error {
+	langs, ok := raw.(map[string]any)
+	if !ok {
+		return errors.New("want a table of languages")
+	}
+	out := map[string]map[string]string{}
+	for lang, texts := range langs {
+		m, ok := texts.(map[string]any)
+		if !ok {
+			return fmt.Errorf("texts.%s: want a table of texts", lang)
+		}
+		out[lang] = map[string]string{}
+		for k, t := range m {
+			s, ok := t.(string)
+			if !ok {
+				return fmt.Errorf("texts.%s.%s: want a string", lang, k)
+			}
+			out[lang][k] = s
+		}
+	}
+	*v = out
+	return nil
+}
 
 type listFlag struct{ st *[]string }
 

@@ -1,0 +1,29 @@
+# Flare's everyday commands. `make demo` runs Flare; `make test` runs every test.
+
+GO ?= go
+BIN := bin/flare
+
+.PHONY: build demo test test-short bench vet fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/flare
+
+demo: build
+	./$(BIN) demo
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench: build
+	$(GO) run ./ops/cmd/flarebench
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && false)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,37 @@
+package web
+
+// defaultTexts are the English texts of the web intake. They are neutral on
+// purpose: someone glancing at the screen sees a plain message form.
+var defaultTexts = map[string]string{
+	"web.title":            "Send a message",
+	"web.intro":            "Write what you want us to know. You do not have to give your name. Only our team can read what you send.",
+	"web.kind":             "What is this about?",
+	"web.kind.distress":    "I need help now",
+	"web.kind.missing":     "Someone is missing",
+	"web.kind.evidence":    "I have evidence",
+	"web.kind.tip":         "Something else",
+	"web.message":          "Your message",
+	"web.place":            "Where (optional)",
+	"web.files":            "Files (optional)",
+	"web.files.hint":       "Up to %d files, %s each.",
+	"web.send":             "Send",
+	"web.language":         "Language",
+	"web.received.title":   "Received",
+	"web.received.body":    "Your message was received. If you write again, you can give this code:",
+	"web.received.again":   "Send another message",
+	"web.error.title":      "Not sent",
+	"web.error.back":       "Back to the form",
+	"web.error.empty":      "The message is empty. Write something or add a file.",
+	"web.error.toolong":    "The message is too long (at most %s).",
+	"web.error.toolarge":   "A file is too large (at most %s each).",
+	"web.error.toomany":    "Too many files (at most %d).",
+	"web.error.body":       "What you sent is too large (at most %s in all).",
+	"web.error.malformed":  "The form could not be read. Please try again.",
+	"web.error.encoding":   "The message contains characters that could not be read. Please try again.",
+	"web.error.kind":       "Please choose what this is about from the list.",
+	"web.error.busy":       "Your message could not be saved just now and was not kept. Please try again in a few minutes.",
+	"web.error.method":     "This page only accepts the form.",
+	"web.error.notfound":   "There is nothing here.",
+	"web.error.type":       "Send the form as multipart/form-data or application/x-www-form-urlencoded.",
+	"web.error.fieldcount": "The form has too many parts.",
+}

@@ -1,0 +1,379 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/flarehq/flare/channels"
+	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/crypto"
+)
+
+//go:embed static/flare.css
+var static embed.FS
+
+// maxParts bounds the parts of one multipart form: the form has a handful
+// of fields and at most MaxAttachments files. It keeps a hostile form with
+// thousands of tiny parts (CVE-2023-24536's shape) cheap to refuse.
+const maxFieldParts = 16
+
+// submitTimeout bounds how long one submission may take end to end, upload
+// included. Large evidence over Tor is slow, so it is generous.
+const submitTimeout = 30 * time.Minute
+
+// Channel is the web intake.
+type Channel struct {
+	name    string
+	sink    channels.Sink
+	catalog *catalog.Catalog
+	log     *slog.Logger
+}
+
+// New returns the web intake. name is the channel name recorded in tips:
+// "web" for the plain listener, "onion" when published as an onion service.
+func New(name string, deps channels.Deps) *Channel {
+	deps.Catalog.AddDefaults(catalog.Fallback, defaultTexts)
+	return &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log}
+}
+
+// Name implements channels.Channel.
+func (c *Channel) Name() string { return c.name }
+
+// Run implements channels.Channel; the web intake has no background work.
+func (c *Channel) Run(ctx context.Context) error { return nil }
+
+// Routes implements channels.Channel.
+func (c *Channel) Routes(mux *http.ServeMux) {
+	mux.Handle("/", c.Handler())
+}
+
+// Handler returns the intake's pages on their own: "/", "/submit" and
+// "/static/". The onion channel serves it on its own listener.
+func (c *Channel) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", c.form)
+	mux.HandleFunc("POST /{$}", c.submit)
+	mux.HandleFunc("POST /submit", c.submit)
+	mux.HandleFunc("GET /static/flare.css", c.css)
+	mux.HandleFunc("/", c.notFound)
+	return securityHeaders(mux)
+}
+
+// securityHeaders sets the headers every page carries: nothing cached,
+// nothing referred, nothing loaded from elsewhere, no framing.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (c *Channel) css(w http.ResponseWriter, r *http.Request) {
+	data, _ := static.ReadFile("static/flare.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Write(data)
+}
+
+func (c *Channel) notFound(w http.ResponseWriter, r *http.Request) {
+	lang := c.language(r, "")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c.fail(w, r, lang, http.StatusMethodNotAllowed, "web.error.method")
+		return
+	}
+	c.fail(w, r, lang, http.StatusNotFound, "web.error.notfound")
+}
+
+// language picks the page language: an explicit choice (the switch's
+// ?lang= or the form's hidden field), else Accept-Language.
+func (c *Channel) language(r *http.Request, explicit string) string {
+	if explicit == "" {
+		explicit = r.URL.Query().Get("lang")
+	}
+	if explicit != "" && c.catalog.Has(explicit) {
+		return strings.ToLower(explicit)
+	}
+	return c.catalog.Match(r.Header.Get("Accept-Language"))
+}
+
+func (c *Channel) form(w http.ResponseWriter, r *http.Request) {
+	c.render(w, http.StatusOK, "form", c.page(c.language(r, "")))
+}
+
+// submission is what one POST carried, before it becomes a tip.
+type submission struct {
+	lang, kind, message, place string
+}
+
+// httpError is a refusal with the status and catalog key to show.
+type httpError struct {
+	status int
+	key    string
+	args   []any
+	err    error
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%d %s: %v", e.status, e.key, e.err) }
+
+func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
+	defer cancel()
+	limits := c.sink.Limits()
+	r.Body = http.MaxBytesReader(w, r.Body, limits.MaxRequestBytes)
+
+	draft := c.sink.NewDraft(c.name)
+	sub, herr := c.read(ctx, r, draft, limits)
+	if herr == nil {
+		herr = c.fill(draft.Tip(), sub)
+	}
+	var receipt channels.Receipt
+	if herr == nil {
+		var err error
+		receipt, err = draft.Submit(ctx)
+		if err != nil {
+			herr = c.classify(err, limits)
+		}
+	}
+	if herr != nil {
+		if err := draft.Discard(context.WithoutCancel(ctx)); err != nil {
+			c.log.Error("discard refused submission", "channel", c.name, "err", err)
+		}
+		c.log.Info("submission refused", "channel", c.name, "status", herr.status, "reason", herr.key)
+		c.fail(w, r, c.language(r, sub.lang), herr.status, herr.key, herr.args...)
+		return
+	}
+	lang := c.language(r, sub.lang)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "received", "receipt": receipt.Code})
+		return
+	}
+	p := c.page(lang)
+	p.Receipt = receipt.Code
+	c.render(w, http.StatusOK, "received", p)
+}
+
+// read streams the request's parts: text fields into sub, each file into a
+// sealed attachment of draft.
+func (c *Channel) read(ctx context.Context, r *http.Request, draft channels.Draft, limits channels.Limits) (submission, *httpError) {
+	var sub submission
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return sub, &httpError{status: http.StatusBadRequest, key: "web.error.type", err: err}
+	}
+	switch mediaType {
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return sub, c.bodyError(err, limits)
+		}
+		sub = submission{lang: r.PostForm.Get("lang"), kind: r.PostForm.Get("kind"), message: r.PostForm.Get("message"), place: r.PostForm.Get("place")}
+		return sub, nil
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return sub, &httpError{status: http.StatusBadRequest, key: "web.error.malformed", err: errors.New("no multipart boundary")}
+		}
+	default:
+		return sub, &httpError{status: http.StatusUnsupportedMediaType, key: "web.error.type", err: fmt.Errorf("content type %q", mediaType)}
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return sub, &httpError{status: http.StatusBadRequest, key: "web.error.malformed", err: err}
+	}
+	fields := 0
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return sub, nil
+		}
+		if err != nil {
+			return sub, c.bodyError(err, limits)
+		}
+		if part.FileName() != "" || part.FormName() == "file" {
+			if part.FileName() == "" {
+				part.Close() // an empty file input
+				continue
+			}
+			if herr := c.attach(ctx, draft, part, limits); herr != nil {
+				return sub, herr
+			}
+			continue
+		}
+		if fields++; fields > maxFieldParts {
+			return sub, &httpError{status: http.StatusBadRequest, key: "web.error.fieldcount", err: errors.New("too many form fields")}
+		}
+		value, herr := c.field(part, limits)
+		if herr != nil {
+			return sub, herr
+		}
+		switch part.FormName() {
+		case "lang":
+			sub.lang = value
+		case "kind":
+			sub.kind = value
+		case "message":
+			sub.message = value
+		case "place":
+			sub.place = value
+		}
+	}
+}
+
+func (c *Channel) field(part *multipart.Part, limits channels.Limits) (string, *httpError) {
+	defer part.Close()
+	data, err := io.ReadAll(io.LimitReader(part, int64(limits.MaxTextBytes)+1))
+	if err != nil {
+		return "", c.bodyError(err, limits)
+	}
+	if len(data) > limits.MaxTextBytes {
+		return "", &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.toolong", args: []any{humanBytes(int64(limits.MaxTextBytes))}, err: channels.ErrTextTooLong}
+	}
+	if !utf8.Valid(data) {
+		return "", &httpError{status: http.StatusBadRequest, key: "web.error.encoding", err: errors.New("field is not UTF-8")}
+	}
+	return string(data), nil
+}
+
+func (c *Channel) attach(ctx context.Context, draft channels.Draft, part *multipart.Part, limits channels.Limits) *httpError {
+	defer part.Close()
+	mediaType := part.Header.Get("Content-Type")
+	if mediaType == "" {
+		mediaType = "application/octet-stream"
+	}
+	src := &readRecorder{r: part}
+	if _, err := draft.Attach(ctx, part.FileName(), mediaType, src); err != nil {
+		if src.err != nil && src.err != io.EOF {
+			// The upload itself broke off or overflowed the body limit.
+			return c.bodyError(src.err, limits)
+		}
+		return c.classify(err, limits)
+	}
+	return nil
+}
+
+// readRecorder remembers the error its reader returned, so that a failed
+// Attach can tell a broken upload from a failed seal or store.
+type readRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (rr *readRecorder) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	if err != nil {
+		rr.err = err
+	}
+	return n, err
+}
+
+// bodyError turns an error reading the body into a refusal.
+func (c *Channel) bodyError(err error, limits channels.Limits) *httpError {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.body", args: []any{humanBytes(limits.MaxRequestBytes)}, err: err}
+	}
+	return &httpError{status: http.StatusBadRequest, key: "web.error.malformed", err: err}
+}
+
+// classify turns a Sink error into a refusal.
+func (c *Channel) classify(err error, limits channels.Limits) *httpError {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return c.bodyError(err, limits)
+	case errors.Is(err, channels.ErrAttachmentTooLarge):
+		return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.toolarge", args: []any{humanBytes(limits.MaxAttachmentBytes)}, err: err}
+	case errors.Is(err, channels.ErrTooManyAttachments):
+		return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.toomany", args: []any{limits.MaxAttachments}, err: err}
+	case errors.Is(err, channels.ErrTextTooLong):
+		return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.toolong", args: []any{humanBytes(int64(limits.MaxTextBytes))}, err: err}
+	case errors.Is(err, channels.ErrEmptyTip):
+		return &httpError{status: http.StatusBadRequest, key: "web.error.empty", err: err}
+	case errors.Is(err, channels.ErrInvalidTip):
+		return &httpError{status: http.StatusBadRequest, key: "web.error.encoding", err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &httpError{status: http.StatusRequestTimeout, key: "web.error.malformed", err: err}
+	default:
+		return &httpError{status: http.StatusServiceUnavailable, key: "web.error.busy", err: err}
+	}
+}
+
+// fill puts a submission's fields into the tip.
+func (c *Channel) fill(t *crypto.Tip, sub submission) *httpError {
+	kind, err := crypto.ParseKind(sub.kind)
+	if err != nil {
+		return &httpError{status: http.StatusBadRequest, key: "web.error.kind", err: err}
+	}
+	for _, s := range []string{sub.message, sub.place, sub.lang, sub.kind} {
+		if !utf8.ValidString(s) {
+			return &httpError{status: http.StatusBadRequest, key: "web.error.encoding", err: errors.New("field is not UTF-8")}
+		}
+	}
+	t.Kind = kind
+	t.Text = sub.message
+	if c.catalog.Has(sub.lang) {
+		t.Language = strings.ToLower(sub.lang)
+	}
+	if p := strings.TrimSpace(sub.place); p != "" {
+		t.Location = &crypto.Location{Place: p}
+	}
+	return nil
+}
+
+func (c *Channel) fail(w http.ResponseWriter, r *http.Request, lang string, status int, key string, args ...any) {
+	msg := c.catalog.Text(lang, key, args...)
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]string{"status": "refused", "error": msg})
+		return
+	}
+	p := c.page(lang)
+	p.Error = msg
+	c.render(w, status, "error", p)
+}
+
+func wantsJSON(r *http.Request) bool {
+	return r.URL.Path == "/submit" && strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (c *Channel) render(w http.ResponseWriter, status int, name string, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, p); err != nil {
+		c.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+// humanBytes formats a limit for a source: "64 KiB", "256 MiB".
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

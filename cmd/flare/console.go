@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"golang.org/x/term"
+
+	"github.com/flarehq/flare/console"
+	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/ops/config"
+	"github.com/flarehq/flare/queue/backend"
+)
+
+// consoleConfig is the settings every console subcommand shares.
+type consoleConfig struct {
+	Identity string
+	Queue    string
+	JSON     bool
+	Output   string
+}
+
+func (c *consoleConfig) settings() []config.Setting {
+	return []config.Setting{
+		{Key: "identity", Env: "FLARE_IDENTITY", Flag: "identity", Help: "the key-holder's age identity file (plain, passphrase-protected, or plugin)", Value: config.String(&c.Identity)},
+		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH or redis://…", Value: config.String(&c.Queue)},
+		{Key: "json", Env: "", Flag: "json", Help: "machine-readable output", Value: config.Bool(&c.JSON)},
+		{Key: "output", Env: "", Flag: "o", Help: "export: the file to write", Value: config.String(&c.Output)},
+	}
+}
+
+const consoleUsage = `Usage: flare console COMMAND [flags]
+
+Commands:
+  list             one line per tip: id, received, channel, kind, preview
+  show ID          the whole decrypted tip (ID: queue id, tip id or receipt code)
+  export ID -o F   write the tip as it is sealed, a .age file (age -d -i identity F)
+  save ID N -o F   decrypt the tip's attachment number N to file F
+
+Each takes --identity FILE and --queue URL (or FLARE_IDENTITY, FLARE_QUEUE),
+and --json for machine-readable output.
+`
+
+func runConsole(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(a.stderr, consoleUsage)
+		if len(args) == 0 {
+			return usageError("no console command given")
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "list", "show", "export", "save":
+	default:
+		return usageError("unknown console command %q", sub)
+	}
+	cfg := consoleConfig{Queue: "file:" + filepath.Join("flare-data", "flare.db")}
+	pos, err := config.Load("console "+sub, cfg.settings(), interleave(args), a.environ, a.stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Identity == "" {
+		return usageError("give the key-holder identity with --identity FILE")
+	}
+	ids, err := crypto.LoadIdentities(cfg.Identity, a.passphrase)
+	if err != nil {
+		return err
+	}
+	q, err := backend.Open(ctx, cfg.Queue)
+	if err != nil {
+		return fmt.Errorf("open queue: %w", err)
+	}
+	defer q.Close()
+	c := console.New(q, ids...)
+	switch sub {
+	case "list":
+		return consoleList(ctx, a, c, cfg, pos)
+	case "show":
+		return consoleShow(ctx, a, c, cfg, pos)
+	case "export":
+		return consoleExport(ctx, a, c, cfg, pos)
+	default:
+		return consoleSave(ctx, a, c, cfg, pos)
+	}
+}
+
+// interleave moves positional arguments after the flags, so that
+// "show ID --identity F" works as well as "show --identity F ID".
+func interleave(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		if s == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(s, "-") {
+			flags = append(flags, s)
+			name := strings.TrimLeft(s, "-")
+			if !strings.Contains(name, "=") && name != "json" && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, s)
+	}
+	return append(flags, pos...)
+}
+
+// passphrase asks for an identity file's passphrase on the terminal. It is
+// never taken from a flag or the environment.
+func (a *app) passphrase() (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", fmt.Errorf("the identity file is passphrase-protected and there is no terminal to ask on: %w", err)
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, "Passphrase for the identity file: ")
+	p, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("read passphrase: %w", err)
+	}
+	return string(p), nil
+}
+
+type listRow struct {
+	ID       string      `json:"id"`
+	TipID    string      `json:"tip_id,omitempty"`
+	Received time.Time   `json:"received"`
+	Channel  string      `json:"channel,omitempty"`
+	Kind     crypto.Kind `json:"kind,omitempty"`
+	Preview  string      `json:"preview,omitempty"`
+	Error    string      `json:"error,omitempty"`
+}
+
+func consoleList(ctx context.Context, a *app, c *console.Console, cfg consoleConfig, pos []string) error {
+	if len(pos) > 0 {
+		return usageError("list takes no arguments")
+	}
+	entries, err := c.List(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []listRow
+	unreadable := 0
+	for _, e := range entries {
+		r := listRow{ID: e.QueueID, Received: e.Enqueued.UTC().Truncate(time.Minute)}
+		if e.Tip != nil {
+			r.TipID, r.Received, r.Channel, r.Kind = e.Tip.ID, e.Tip.Received, e.Tip.Channel, e.Tip.Kind
+			r.Preview = preview(e.Tip.Text, 60)
+		} else {
+			unreadable++
+			r.Error = e.Err.Error()
+		}
+		rows = append(rows, r)
+	}
+	if cfg.JSON {
+		if rows == nil {
+			rows = []listRow{}
+		}
+		return writeJSONOut(a.stdout, rows)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tCHANNEL\tKIND\tPREVIEW")
+	for _, r := range rows {
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t(cannot open: not sealed to this identity)\n", r.ID, r.Received.Format("2006-01-02 15:04"))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Received.Format("2006-01-02 15:04"), r.Channel, r.Kind, r.Preview)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if unreadable > 0 {
+		fmt.Fprintf(a.stderr, "%d of %d tips could not be opened with this identity: it is not one of their recipients.\n", unreadable, len(rows))
+	}
+	return nil
+}
+
+// preview is the first n characters of text on one line, with control
+// characters (a terminal escape in a tip) made harmless.
+func preview(text string, n int) string {
+	var b strings.Builder
+	count := 0
+	for _, r := range text {
+		if count == n {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			r = ' '
+		case !unicode.IsPrint(r):
+			r = '�'
+		}
+		b.WriteRune(r)
+		count++
+	}
+	return b.String()
+}
+
+// printable makes text safe for a terminal: control characters other than
+// newlines and tabs are replaced, so a tip cannot move the cursor, change
+// the title or hide text.
+func printable(text string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || unicode.IsPrint(r) {
+			return r
+		}
+		return '�'
+	}, text)
+}
+
+func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleConfig, pos []string) error {
+	if len(pos) != 1 {
+		return usageError("show takes one tip id")
+	}
+	e, err := c.Find(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if e.Tip == nil {
+		return fmt.Errorf("tip %s: %w", e.QueueID, e.Err)
+	}
+	if cfg.JSON {
+		return writeJSONOut(a.stdout, struct {
+			ID string `json:"id"`
+			*crypto.Tip
+		}{e.QueueID, e.Tip})
+	}
+	t := e.Tip
+	w := a.stdout
+	fmt.Fprintf(w, "ID:        %s\n", e.QueueID)
+	fmt.Fprintf(w, "Tip:       %s\n", t.ID)
+	fmt.Fprintf(w, "Receipt:   %s\n", t.Receipt)
+	fmt.Fprintf(w, "Received:  %s\n", t.Received.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "Channel:   %s\n", t.Channel)
+	fmt.Fprintf(w, "Kind:      %s\n", t.Kind)
+	if t.Language != "" {
+		fmt.Fprintf(w, "Language:  %s\n", t.Language)
+	}
+	if s := t.Sender; s != nil {
+		var parts []string
+		for _, p := range [][2]string{{"phone", s.Phone}, {"chat", s.ChatID}, {"user", s.UserID}, {"username", s.Username}, {"name", s.Name}} {
+			if p[1] != "" {
+				parts = append(parts, p[0]+" "+printable(p[1]))
+			}
+		}
+		fmt.Fprintf(w, "Sender:    %s\n", strings.Join(parts, ", "))
+	}
+	if t.Reply != nil {
+		fmt.Fprintf(w, "Reply to:  %s %s\n", t.Reply.Channel, printable(t.Reply.Address))
+	}
+	if l := t.Location; l != nil {
+		fmt.Fprintf(w, "Location:  %s\n", printable(formatLocation(l)))
+	}
+	if p := t.Part; p != nil {
+		fmt.Fprintf(w, "Part:      %d of %d (group %s)\n", p.Index, p.Total, p.Group)
+	}
+	for k, v := range t.Fields {
+		fmt.Fprintf(w, "Field:     %s = %s\n", printable(k), printable(v))
+	}
+	for _, p := range t.People {
+		fmt.Fprintf(w, "Person:    %s\n", printable(p))
+	}
+	fmt.Fprintf(w, "\n%s\n", printable(t.Text))
+	if len(t.Attachments) > 0 {
+		fmt.Fprintf(w, "\nAttachments:\n")
+		for i, at := range t.Attachments {
+			fmt.Fprintf(w, "  %d. %s  %s  %d bytes  sha256:%s\n", i+1, printable(at.Name), at.MediaType, at.Size, at.SHA256)
+		}
+	}
+	return nil
+}
+
+func formatLocation(l *crypto.Location) string {
+	var parts []string
+	if l.Latitude != nil && l.Longitude != nil {
+		parts = append(parts, fmt.Sprintf("%.6f, %.6f", *l.Latitude, *l.Longitude))
+		if l.AccuracyMeters > 0 {
+			parts = append(parts, fmt.Sprintf("±%.0f m", l.AccuracyMeters))
+		}
+		if l.Live {
+			parts = append(parts, "live")
+		}
+	}
+	if l.Place != "" {
+		parts = append(parts, fmt.Sprintf("%q", l.Place))
+	}
+	return strings.Join(parts, " ")
+}
+
+func consoleExport(ctx context.Context, a *app, c *console.Console, cfg consoleConfig, pos []string) error {
+	if len(pos) != 1 || cfg.Output == "" {
+		return usageError("export takes one tip id and -o FILE")
+	}
+	e, err := c.Find(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return writeNewFile(cfg.Output, func(w io.Writer) error {
+		_, err := w.Write(e.Sealed)
+		return err
+	})
+}
+
+func consoleSave(ctx context.Context, a *app, c *console.Console, cfg consoleConfig, pos []string) error {
+	if len(pos) != 2 || cfg.Output == "" {
+		return usageError("save takes a tip id, an attachment number and -o FILE")
+	}
+	e, err := c.Find(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if e.Tip == nil {
+		return fmt.Errorf("tip %s: %w", e.QueueID, e.Err)
+	}
+	var n int
+	if _, err := fmt.Sscan(pos[1], &n); err != nil || n < 1 || n > len(e.Tip.Attachments) {
+		return usageError("attachment number must be 1 to %d", len(e.Tip.Attachments))
+	}
+	r, err := c.Attachment(ctx, e.Tip.Attachments[n-1])
+	if err != nil {
+		return err
+	}
+	err = writeNewFile(cfg.Output, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
+	if err != nil {
+		os.Remove(cfg.Output)
+	}
+	return err
+}
+
+// writeNewFile creates path (0600, never overwriting) and fills it.
+func writeNewFile(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s already exists; refusing to overwrite it", path)
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeJSONOut(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

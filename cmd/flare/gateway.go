@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/flarehq/flare/channels"
+	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/channels/web"
+	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/ops/config"
+	"github.com/flarehq/flare/queue"
+	"github.com/flarehq/flare/queue/backend"
+)
+
+// gatewayConfig is every setting of "flare gateway": the core's and each
+// channel's. A new channel adds its Config here and its settings below.
+type gatewayConfig struct {
+	Core gateway.Config
+}
+
+func defaultGatewayConfig() *gatewayConfig {
+	return &gatewayConfig{
+		Core: gateway.DefaultConfig(),
+	}
+}
+
+func (c *gatewayConfig) settings() []config.Setting {
+	var s []config.Setting
+	s = append(s, c.Core.Settings()...)
+	return s
+}
+
+// loadGatewayConfig fills cfg from args, the config file and environ, and
+// returns the settings it knows.
+func loadGatewayConfig(cfg *gatewayConfig, args, environ []string, stderr ...io.Writer) ([]config.Setting, error) {
+	settings := cfg.settings()
+	var w io.Writer = io.Discard
+	if len(stderr) > 0 {
+		w = stderr[0]
+	}
+	rest, err := config.Load("gateway", settings, args, environ, w)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usageError("unexpected argument %q", rest[0])
+	}
+	return settings, nil
+}
+
+func runGateway(ctx context.Context, a *app, args []string) error {
+	cfg := defaultGatewayConfig()
+	settings, err := loadGatewayConfig(cfg, args, a.environ, a.stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(a.stderr, cfg.Core.LogLevel, cfg.Core.LogFormat)
+	if err != nil {
+		return err
+	}
+	for _, k := range config.UnknownEnv(settings, a.environ) {
+		log.Warn("unknown FLARE_ variable ignored", "variable", k)
+	}
+	g, err := openGateway(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	ln, err := net.Listen("tcp", cfg.Core.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("gateway listening", "addr", ln.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()))
+	return g.server.Run(ctx, ln)
+}
+
+// runningGateway is an assembled gateway: its queue, intake and server.
+type runningGateway struct {
+	queue      queue.Queue
+	intake     *gateway.Intake
+	server     *gateway.Server
+	recipients int
+}
+
+func (g *runningGateway) Close() error { return g.queue.Close() }
+
+// openGateway assembles a gateway from its configuration: recipients,
+// data directory, queue, intake and every enabled channel.
+func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*runningGateway, error) {
+	core := &cfg.Core
+	if err := core.Validate(); err != nil {
+		return nil, usageError("%v", err)
+	}
+	recipients, err := loadRecipients(core)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := crypto.NewSealer(recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("%w (give --recipient or --recipients-file)", err)
+	}
+	if err := os.MkdirAll(core.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	hasher, err := loadHasher(core)
+	if err != nil {
+		return nil, err
+	}
+	q, err := backend.Open(ctx, core.QueueURL())
+	if err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Limits: core.Limits, Log: log})
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	deps := channels.Deps{
+		Sink:    intake,
+		Queue:   q,
+		Hasher:  hasher,
+		Catalog: catalog.New(core.Texts),
+		Log:     log,
+	}
+	chans, err := cfg.channels(deps)
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	return &runningGateway{
+		queue:      q,
+		intake:     intake,
+		server:     gateway.NewServer(q, log, chans...),
+		recipients: len(recipients),
+	}, nil
+}
+
+// channels builds every enabled channel. The web intake is always on.
+func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error) {
+	w := web.New("web", deps)
+	out := []channels.Channel{w}
+	return out, nil
+}
+
+func loadRecipients(core *gateway.Config) ([]age.Recipient, error) {
+	var out []age.Recipient
+	for _, s := range core.Recipients {
+		for _, one := range strings.Split(s, ",") {
+			if one = strings.TrimSpace(one); one == "" {
+				continue
+			}
+			r, err := crypto.ParseRecipient(one)
+			if err != nil {
+				return nil, usageError("%v", err)
+			}
+			out = append(out, r)
+		}
+	}
+	if core.RecipientsFile != "" {
+		f, err := os.Open(core.RecipientsFile)
+		if err != nil {
+			return nil, fmt.Errorf("recipients file: %w", err)
+		}
+		defer f.Close()
+		rs, err := crypto.ParseRecipientsFile(f)
+		if err != nil {
+			return nil, usageError("recipients file %s: %v", core.RecipientsFile, err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// loadHasher returns the keyed hasher: the configured key, else the one in
+// the data directory, made on first start.
+func loadHasher(core *gateway.Config) (*channels.Hasher, error) {
+	if core.HashKey != "" {
+		key, err := hex.DecodeString(core.HashKey)
+		if err != nil || len(key) < 32 {
+			return nil, usageError("hash key must be at least 64 hex digits")
+		}
+		return channels.NewHasher(key)
+	}
+	path := filepath.Join(core.DataDir, "hash.key")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := make([]byte, 32)
+		rand.Read(key)
+		data = []byte(hex.EncodeToString(key) + "\n")
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create hash key: %w", err)
+		}
+		_, werr := f.Write(data)
+		serr := f.Sync()
+		if cerr := f.Close(); werr != nil || serr != nil || cerr != nil {
+			return nil, fmt.Errorf("write hash key: %w", errors.Join(werr, serr, cerr))
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("read hash key: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("hash key file %s is damaged: %w", path, err)
+	}
+	return channels.NewHasher(key)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, usageError("log format %q: want text or json", format)
+	}
+}
+
+// describeQueue names a queue URL for the logs without its password.
+func describeQueue(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			return u[:i+3] + "…@" + rest[at+1:]
+		}
+	}
+	return u
+}

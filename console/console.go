@@ -1,0 +1,139 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/queue"
+)
+
+// Console reads and opens tips for one key-holder.
+type Console struct {
+	queue      queue.Queue
+	identities []age.Identity
+}
+
+// New returns a Console reading q with identities.
+func New(q queue.Queue, identities ...age.Identity) *Console {
+	return &Console{queue: q, identities: identities}
+}
+
+// Queue returns the queue the console reads.
+func (c *Console) Queue() queue.Queue { return c.queue }
+
+// Identities returns the key-holder's identities.
+func (c *Console) Identities() []age.Identity { return c.identities }
+
+// Entry is one sealed tip from the queue, opened if the identities could.
+type Entry struct {
+	QueueID  string
+	Enqueued time.Time
+	// Sealed is the age message as stored.
+	Sealed []byte
+	// Tip is the opened tip, or nil when Err is set.
+	Tip *crypto.Tip
+	// Err says why the tip could not be opened; errors.Is(Err,
+	// ErrNotRecipient) when the identities are not among its recipients.
+	Err error
+}
+
+// ErrNotRecipient means a tip was not sealed to any of the console's
+// identities.
+var ErrNotRecipient = errors.New("this identity is not one of the tip's recipients")
+
+// ErrNoSuchTip is returned by Find for an id that matches no tip.
+var ErrNoSuchTip = errors.New("no such tip")
+
+// listPage is how many messages List fetches from the queue at a time.
+const listPage = 500
+
+// List returns every tip in the queue, oldest first, each opened if
+// possible.
+func (c *Console) List(ctx context.Context) ([]Entry, error) {
+	var out []Entry
+	after := ""
+	for {
+		msgs, err := c.queue.List(ctx, queue.StreamTips, after, listPage)
+		if err != nil {
+			return nil, fmt.Errorf("list tips: %w", err)
+		}
+		for _, m := range msgs {
+			out = append(out, c.open(m))
+		}
+		if len(msgs) < listPage {
+			return out, nil
+		}
+		after = msgs[len(msgs)-1].ID
+	}
+}
+
+func (c *Console) open(m queue.Message) Entry {
+	e := Entry{QueueID: m.ID, Enqueued: m.Enqueued, Sealed: m.Body}
+	t, err := crypto.OpenTip(m.Body, c.identities...)
+	switch {
+	case err == nil:
+		e.Tip = t
+	case crypto.IsNotRecipient(err):
+		e.Err = fmt.Errorf("%w: %v", ErrNotRecipient, err)
+	default:
+		e.Err = err
+	}
+	return e
+}
+
+// Find returns the tip whose queue id, tip id or receipt code is id. Tip ids
+// may be shortened to a unique prefix of at least 6 characters.
+func (c *Console) Find(ctx context.Context, id string) (Entry, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return Entry{}, fmt.Errorf("%w: empty id", ErrNoSuchTip)
+	}
+	if m, err := c.queue.Get(ctx, queue.StreamTips, id); err == nil {
+		return c.open(m), nil
+	} else if !errors.Is(err, queue.ErrNotFound) && !errors.Is(err, queue.ErrInvalidID) {
+		return Entry{}, fmt.Errorf("find tip: %w", err)
+	}
+	entries, err := c.List(ctx)
+	if err != nil {
+		return Entry{}, err
+	}
+	var matches []Entry
+	for _, e := range entries {
+		if e.Tip == nil {
+			continue
+		}
+		if e.Tip.ID == id || strings.EqualFold(e.Tip.Receipt, id) || (len(id) >= 6 && strings.HasPrefix(e.Tip.ID, id)) {
+			matches = append(matches, e)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return Entry{}, fmt.Errorf("%w: %s", ErrNoSuchTip, id)
+	case 1:
+		return matches[0], nil
+	default:
+		return Entry{}, fmt.Errorf("%w: %s is ambiguous (%d tips)", ErrNoSuchTip, id, len(matches))
+	}
+}
+
+// Attachment returns the decrypted contents of a tip's attachment, read
+// chunk by chunk from the queue and checked against its SHA-256 at the end.
+func (c *Console) Attachment(ctx context.Context, ref crypto.AttachmentRef) (io.Reader, error) {
+	r, err := crypto.OpenAttachment(ctx, c.queue, ref, c.identities...)
+	if err != nil {
+		return nil, fmt.Errorf("attachment %s: %w", ref.ID, err)
+	}
+	return r, nil
+}
+
+// SealedAttachment returns an attachment's sealed age stream as stored.
+func (c *Console) SealedAttachment(ctx context.Context, ref crypto.AttachmentRef) io.Reader {
+	return crypto.SealedAttachmentReader(ctx, c.queue, ref)
+}
