@@ -175,15 +175,15 @@ func TestCancelDiscardsAndWipes(t *testing.T) {
 	h.deliver(h.srv.Text(alice, "/start"), "sendMessage", 1)
 	h.deliver(h.srv.Text(alice, "never mind SENTINEL-TEXT-4411"), "sendMessage", 1)
 	h.deliver(h.srv.Document(alice, "a.bin", "application/octet-stream", randomBytes(5000), ""), "editMessageText", 1)
-	if h.q.blobs() != 1 {
-		t.Fatalf("%d blobs stored before cancel, want 1", h.q.blobs())
+	if h.q.liveBlobs() != 1 {
+		t.Fatalf("%d blobs stored before cancel, want 1", h.q.liveBlobs())
 	}
 	h.deliver(h.srv.Text(alice, "/cancel"), "sendMessage", 1)
 	waitFor(t, "cancel", func() bool { return h.lastBotText(alice.ID) == defaultTexts[txtCancelled] })
 	if n := len(h.q.tips()); n != 0 {
 		t.Errorf("%d tips queued after cancel", n)
 	}
-	if n := h.q.blobs(); n != 0 {
+	if n := h.q.liveBlobs(); n != 0 {
 		t.Errorf("%d attachment blobs left after cancel", n)
 	}
 	assertWiped(t, h, alice.ID, 1)
@@ -280,7 +280,7 @@ func TestFileTooLarge(t *testing.T) {
 			if n := len(h.srv.Calls("getFile")); (n > 0) != tt.wantGetFile {
 				t.Errorf("%d getFile calls", n)
 			}
-			if h.q.blobs() != 0 {
+			if h.q.liveBlobs() != 0 {
 				t.Errorf("a blob was kept for a refused file")
 			}
 		})

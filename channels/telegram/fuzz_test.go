@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/queue/backend"
 
 	"github.com/flarehq/flare/channels/telegram/telegramtest"
 )
@@ -92,11 +95,11 @@ func fuzzChannel(f *testing.F) *Channel {
 	}
 	rcpt, _ := crypto.ParseRecipient(recipient)
 	sealer, _ := crypto.NewSealer(rcpt)
-	q, err := newMemQueue(f.TempDir())
+	q, err := backend.Open(context.Background(), "file:"+filepath.Join(f.TempDir(), "flare.db"))
 	if err != nil {
 		f.Fatal(err)
 	}
-	intake, _ := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q})
+	intake, _ := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Log: slog.New(slog.DiscardHandler)})
 	key := make([]byte, 32)
 	rand.Read(key)
 	hasher, _ := channels.NewHasher(key)

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -49,8 +51,9 @@ type harness struct {
 	t      *testing.T
 	srv    *telegramtest.Server
 	ch     *Channel
-	q      *memQueue
+	q      *recQueue
 	ids    []age.Identity
+	idFile string
 	logs   *syncBuffer
 	dir    string
 	cfg    Config
@@ -64,7 +67,8 @@ type harnessOpts struct {
 	texts     map[string]map[string]string
 	hasherKey []byte
 	srv       *telegramtest.Server
-	q         *memQueue
+	q         *recQueue
+	queueURL  string // "" for the embedded store in the harness's data dir
 	limits    channels.Limits
 	noRun     bool
 }
@@ -88,13 +92,17 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	idPath := filepath.Join(t.TempDir(), "identity.txt")
+	if err := os.WriteFile(idPath, idFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	q := o.q
 	if q == nil {
-		q, err = newMemQueue(dir)
-		if err != nil {
-			t.Fatal(err)
+		url := o.queueURL
+		if url == "" {
+			url = "file:" + filepath.Join(dir, "flare.db")
 		}
-		t.Cleanup(func() { q.Close() })
+		q = openQueue(t, url)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -133,7 +141,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, srv: srv, ch: ch, q: q, ids: ids, logs: logs, dir: dir, cfg: cfg, done: make(chan struct{})}
+	h := &harness{t: t, srv: srv, ch: ch, q: q, ids: ids, idFile: idPath, logs: logs, dir: dir, cfg: cfg, done: make(chan struct{})}
 	if cfg.Mode == ModeWebhook {
 		mux := http.NewServeMux()
 		ch.Routes(mux)

@@ -2,8 +2,8 @@ package telegram
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,51 +11,43 @@ import (
 
 	"github.com/flarehq/flare/channels/telegram/telegramtest"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/sentinel"
+	"github.com/flarehq/flare/internal/testredis"
 )
-
-// scanDir returns the files under dir that contain any of the sentinels,
-// with the sentinel found.
-func scanDir(t *testing.T, dir string, sentinels []string) map[string]string {
-	t.Helper()
-	hits := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, s := range sentinels {
-			if bytes.Contains(data, []byte(s)) {
-				hits[path] = s
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hits
-}
 
 // No chat id, user id, user name, display name, phone number, message
 // text, file name or coordinates is stored or logged outside the sealed
-// tip, in either update mode.
+// tip: not in the embedded store's files, not in Redis (keys, values, its
+// data directory), not in the logs; in both update modes.
 func TestSentinelScan(t *testing.T) {
 	sender := telegramtest.User{ID: 918273645, Username: "sentinel_user_7731", FirstName: "Sentinelfirst", LastName: "Sentinellast", Language: "en"}
 	sentinels := []string{
 		strconv.FormatInt(sender.ID, 10), sender.Username, sender.FirstName, sender.LastName,
 		"+15550107788", "SENTINEL-TEXT-4411", "SENTINEL-CAPTION", "sentinel-file.pdf",
-		"13.7367", "100.5232", telegramtest.Token,
+		"13.7367", "100.5232",
 	}
-	for _, mode := range []string{ModePolling, ModeWebhook} {
-		t.Run(mode, func(t *testing.T) {
+	secrets := []string{telegramtest.Token, testSecret}
+	tests := []struct {
+		name    string
+		webhook bool
+		redis   bool
+	}{
+		{"embedded polling", false, false},
+		{"embedded webhook", true, false},
+		{"redis webhook", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := harnessOpts{}
+			var rs *testredis.Server
+			if tt.redis {
+				o.q, rs = redisQueue(t)
+			}
 			var h *harness
-			if mode == ModeWebhook {
-				h = webhookHarness(t, harnessOpts{})
+			if tt.webhook {
+				h = webhookHarness(t, o)
 			} else {
-				h = newHarness(t, harnessOpts{})
+				h = newHarness(t, o)
 			}
 			guidedReport(t, h, sender, crypto.KindEvidence)
 			// A second tip with the phone number, then a draft left to the
@@ -78,39 +70,66 @@ func TestSentinelScan(t *testing.T) {
 				b, _ := json.Marshal(tip)
 				plain = append(plain, b...)
 			}
-			for _, s := range sentinels[:len(sentinels)-1] {
+			for _, s := range sentinels {
 				if !bytes.Contains(plain, []byte(s)) {
 					t.Errorf("sentinel %q not in the opened tips", s)
 				}
 			}
-			probe := filepath.Join(t.TempDir(), "probe")
-			os.WriteFile(probe, []byte("x SENTINEL-TEXT-4411 x"), 0o600)
-			if len(scanDir(t, filepath.Dir(probe), sentinels)) != 1 {
+			probe := t.TempDir()
+			os.WriteFile(filepath.Join(probe, "p"), []byte("x SENTINEL-TEXT-4411 x"), 0o600)
+			if f, _ := sentinel.Dir(probe, sentinels...); len(f) != 1 {
 				t.Fatal("the scanner misses a planted sentinel")
 			}
 
-			if st, err := os.Stat(filepath.Join(h.dir, "queue.store")); err != nil || st.Size() < 1<<20 {
-				t.Fatalf("queue store missing or too small to hold the attachments: %v", err)
+			dirs := []string{h.dir}
+			if rs != nil {
+				dirs = append(dirs, rs.Dir())
+				found, err := sentinel.Redis(context.Background(), rs.Addr(), append(sentinels, secrets...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range found {
+					t.Error(f)
+				}
+			} else if n := dirSize(t, h.dir); n < 1<<20 {
+				t.Fatalf("embedded store holds %d bytes, too few for the attachments", n)
 			}
-			for path, s := range scanDir(t, h.dir, sentinels) {
-				t.Errorf("%s holds %q", path, s)
+			for _, d := range dirs {
+				found, err := sentinel.Dir(d, append(sentinels, secrets...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range found {
+					t.Error(f)
+				}
 			}
 			logs := h.logs.String()
 			if len(logs) == 0 {
 				t.Fatal("no logs captured")
 			}
-			for _, s := range sentinels {
-				if bytes.Contains([]byte(logs), []byte(s)) {
-					t.Errorf("logs hold %q", s)
-				}
+			for _, f := range sentinel.Bytes([]byte(logs), "logs", append(sentinels, secrets...)...) {
+				t.Error(f)
 			}
 			for _, k := range h.q.markerKeys() {
-				for _, s := range sentinels {
-					if bytes.Contains([]byte(k), []byte(s)) {
-						t.Errorf("marker %q holds %q", k, s)
-					}
+				for _, f := range sentinel.Bytes([]byte(k), "marker key", sentinels...) {
+					t.Error(f)
 				}
 			}
 		})
 	}
+}
+
+// dirSize is the size of every file under dir (the SQLite file, its WAL).
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if st, err := d.Info(); err == nil {
+				n += st.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

@@ -218,8 +218,6 @@ func TestDuplicateUpdateAcrossInstances(t *testing.T) {
 // lost.
 func TestMarkerStoreDownStillHandles(t *testing.T) {
 	h := webhookHarness(t, harnessOpts{})
-	h.q.mu.Lock()
-	h.q.remember = func(string) error { return fmt.Errorf("connection refused") }
-	h.q.mu.Unlock()
+	h.q.failRemember(func(string) error { return fmt.Errorf("connection refused") })
 	h.deliver(h.srv.Text(alice, "/start"), "sendMessage", 1)
 }
