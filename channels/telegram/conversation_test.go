@@ -91,6 +91,7 @@ func TestGuidedReportEachKind(t *testing.T) {
 				t.Errorf("receipt message %q does not show code %s", h.lastBotText(alice.ID), tip.Receipt)
 			}
 			assertWiped(t, h, alice.ID, 1)
+			consoleShow(t, h, tip, served)
 		})
 	}
 }
