@@ -21,6 +21,7 @@ type recQueue struct {
 
 	mu       sync.Mutex
 	blobs    map[string]bool
+	chunks   int
 	markers  []string
 	remember func(key string) error
 }
@@ -47,6 +48,7 @@ func redisQueue(t *testing.T) (*recQueue, *testredis.Server) {
 func (q *recQueue) PutChunk(ctx context.Context, blobID string, index int, data []byte) error {
 	q.mu.Lock()
 	q.blobs[blobID] = true
+	q.chunks++
 	q.mu.Unlock()
 	return q.Queue.PutChunk(ctx, blobID, index, data)
 }
@@ -102,4 +104,10 @@ func (q *recQueue) tips() []queue.Message {
 		panic(err)
 	}
 	return msgs
+}
+
+func (q *recQueue) chunksPut() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.chunks
 }

@@ -89,7 +89,7 @@ func TestFloodIsRateLimitedPerChat(t *testing.T) {
 	h := webhookHarness(t, harnessOpts{cfg: func(c *Config) { c.RateBurst = 5; c.RatePerMinute = 1 }})
 	flooder := telegramtest.User{ID: 3330001, FirstName: "F"}
 	h.deliver(h.srv.Text(flooder, "/start"), "sendMessage", 1)
-	release := h.srv.HoldDownloads()
+	release := h.srv.HoldDownloads(0)
 	defer release()
 	h.send(h.srv.Document(flooder, "a.bin", "application/octet-stream", randomBytes(100), ""))
 	for i := 0; i < 50; i++ {
@@ -104,7 +104,7 @@ func TestFloodIsRateLimitedPerChat(t *testing.T) {
 	}
 	release()
 	h.send(h.srv.Text(other, "hello"))
-	h.deliver(h.srv.Text(other, "/send"), "sendMessage", 2)
+	h.send(h.srv.Text(other, "/send"))
 	waitFor(t, "other chat's tip", func() bool { return len(h.q.tips()) == 1 })
 	if got := h.tips()[0].Text; got != "hello" {
 		t.Errorf("other chat's tip %q", got)
@@ -228,5 +228,27 @@ func TestTokenNeverLogged(t *testing.T) {
 		if strings.Contains(logs, telegramtest.Token) || strings.Contains(logs, strings.SplitN(telegramtest.Token, ":", 2)[1]) {
 			t.Errorf("bot token in logs:\n%s", logs)
 		}
+	}
+}
+
+// A file is sealed into the store chunk by chunk while it is still
+// arriving: the first sealed chunk is stored before the download ends.
+func TestMediaIsStreamed(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.deliver(h.srv.Text(alice, "/start"), "sendMessage", 1)
+	data := randomBytes(3 << 20)
+	release := h.srv.HoldDownloads(2 << 20)
+	defer release()
+	h.send(h.srv.Document(alice, "video.mp4", "video/mp4", data, ""))
+	waitFor(t, "a sealed chunk stored mid-download", func() bool { return h.q.chunksPut() > 0 })
+	if n := len(h.srv.Calls("editMessageText")); n != 0 {
+		t.Fatalf("file counted before it fully arrived (%d edits)", n)
+	}
+	release()
+	h.deliver(h.srv.Text(alice, "/send"), "sendMessage", 1)
+	waitFor(t, "tip", func() bool { return len(h.q.tips()) == 1 })
+	tip := h.tips()[0]
+	if len(tip.Attachments) != 1 || h.attachmentSHA(tip.Attachments[0]) != sha(data) {
+		t.Errorf("attachments %+v", tip.Attachments)
 	}
 }

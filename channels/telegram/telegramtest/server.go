@@ -86,14 +86,17 @@ type Server struct {
 	failures   map[string]int
 	downloads  map[string]int
 	hold       chan struct{} // file downloads wait while non-nil and open
+	holdAfter  int
 }
 
-// HoldDownloads makes file downloads wait until release is called, so a
-// test can keep one chat busy.
-func (s *Server) HoldDownloads() (release func()) {
+// HoldDownloads makes file downloads stop after their first after bytes
+// until release is called, so that a test can keep one chat busy, or
+// watch what the bot does with a file that is still arriving.
+func (s *Server) HoldDownloads(after int) (release func()) {
 	ch := make(chan struct{})
 	s.mu.Lock()
 	s.hold = ch
+	s.holdAfter = after
 	s.mu.Unlock()
 	var once sync.Once
 	return func() { once.Do(func() { close(ch) }) }
@@ -500,19 +503,26 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rest string) 
 	if f != nil && ok && token == Token {
 		s.downloads[fid]++
 	}
-	hold := s.hold
+	hold, after := s.hold, s.holdAfter
 	s.mu.Unlock()
+	if !ok || token != Token || f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
+	data := f.data
 	if hold != nil {
+		n := min(after, len(data))
+		w.Write(data[:n])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		data = data[n:]
 		select {
 		case <-hold:
 		case <-r.Context().Done():
 			return
 		}
 	}
-	if !ok || token != Token || f == nil {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
-	w.Write(f.data)
+	w.Write(data)
 }
