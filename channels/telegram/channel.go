@@ -29,6 +29,11 @@ const updateMarkerTTL = 24 * time.Hour
 // flood.
 const inboxSize = 32
 
+// maxSessions bounds the conversations held in memory at once, so that a
+// swarm of new chats cannot exhaust the gateway. Updates from new chats
+// beyond it are dropped until sessions end.
+const maxSessions = 10000
+
 // Channel is the Telegram bot. Create it with New; the gateway serves its
 // Routes and calls Run.
 type Channel struct {
@@ -353,8 +358,9 @@ func (c *Channel) route(chat *tgbotapi.Chat, ev event) {
 		if s != nil && ev.msg != nil && !ev.edited {
 			s.noteID(ev.msg.MessageID) // still wiped with the rest
 		}
-		c.log.Info("telegram update dropped: chat over its rate limit")
+		c.log.Debug("telegram update dropped: chat over its rate limit")
 		if warn {
+			c.log.Info("telegram chat over its rate limit; dropping its updates")
 			id := chat.ID
 			c.asyncLocked(func(ctx context.Context) {
 				if mid, err := c.api.send(ctx, id, c.deps.Catalog.Text(catalog.Fallback, txtSlowDown), nil); err == nil && s != nil {
@@ -369,6 +375,10 @@ func (c *Channel) route(chat *tgbotapi.Chat, ev event) {
 		return
 	}
 	if s == nil {
+		if len(c.sessions) >= maxSessions {
+			c.log.Warn("telegram update dropped: too many conversations at once", "sessions", len(c.sessions))
+			return
+		}
 		s = c.newSession(key, chat.ID)
 		c.sessions[key] = s
 		c.wg.Add(1)

@@ -48,7 +48,7 @@ func (s *syncBuffer) String() string {
 // harness runs one Telegram channel against a fake Bot API server, with a
 // real gateway.Intake sealing to a test identity.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *telegramtest.Server
 	ch     *Channel
 	q      *recQueue
@@ -73,7 +73,7 @@ type harnessOpts struct {
 	noRun     bool
 }
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
@@ -176,7 +176,7 @@ func (h *harness) stop() {
 }
 
 // waitFor polls cond until it holds, failing the test after 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

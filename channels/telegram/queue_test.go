@@ -28,7 +28,7 @@ type recQueue struct {
 
 // openQueue opens a real backend: the embedded store in dir (url ""), or
 // the given URL.
-func openQueue(t *testing.T, url string) *recQueue {
+func openQueue(t testing.TB, url string) *recQueue {
 	t.Helper()
 	q, err := backend.Open(context.Background(), url)
 	if err != nil {
