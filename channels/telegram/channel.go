@@ -374,6 +374,9 @@ func (c *Channel) route(chat *tgbotapi.Chat, ev event) {
 		}
 		return
 	}
+	if s == nil && ev.edited {
+		return // an edit of a conversation that is over: nothing to change
+	}
 	if s == nil {
 		if len(c.sessions) >= maxSessions {
 			c.log.Warn("telegram update dropped: too many conversations at once", "sessions", len(c.sessions))
