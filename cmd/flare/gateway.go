@@ -17,6 +17,8 @@ import (
 
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/channels/onion"
+	"github.com/flarehq/flare/channels/sms"
 	"github.com/flarehq/flare/channels/web"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
@@ -28,18 +30,24 @@ import (
 // gatewayConfig is every setting of "flare gateway": the core's and each
 // channel's. A new channel adds its Config here and its settings below.
 type gatewayConfig struct {
-	Core gateway.Config
+	Core  gateway.Config
+	Onion onion.Config
+	SMS   sms.Config
 }
 
 func defaultGatewayConfig() *gatewayConfig {
 	return &gatewayConfig{
-		Core: gateway.DefaultConfig(),
+		Core:  gateway.DefaultConfig(),
+		Onion: onion.DefaultConfig(),
+		SMS:   sms.DefaultConfig(),
 	}
 }
 
 func (c *gatewayConfig) settings() []config.Setting {
 	var s []config.Setting
 	s = append(s, c.Core.Settings()...)
+	s = append(s, c.Onion.Settings()...)
+	s = append(s, c.SMS.Settings()...)
 	return s
 }
 
@@ -152,6 +160,25 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error) {
 	w := web.New("web", deps)
 	out := []channels.Channel{w}
+	if c.Onion.Enabled() {
+		oc := c.Onion
+		oc.DataDir = c.Core.DataDir
+		// The onion serves the same pages on its own loopback listener,
+		// recording tips as arriving by "onion".
+		oc.Handler = web.New("onion", deps).Handler()
+		ch, err := onion.New(oc, deps)
+		if err != nil {
+			return nil, fmt.Errorf("onion channel: %w", err)
+		}
+		out = append(out, ch)
+	}
+	if c.SMS.Enabled() {
+		ch, err := sms.New(c.SMS, deps)
+		if err != nil {
+			return nil, fmt.Errorf("sms channel: %w", err)
+		}
+		out = append(out, ch)
+	}
 	return out, nil
 }
 

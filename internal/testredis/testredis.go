@@ -14,8 +14,10 @@ package testredis
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +35,7 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	tls  bool
 
 	mu     sync.Mutex
 	proc   *os.Process // nil while stopped
@@ -42,11 +45,21 @@ type Server struct {
 // Start starts redis-server and registers its stop with t.Cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+func start(t testing.TB, useTLS bool) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not on PATH; install it (Debian: apt-get install redis-server) to run this test")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), tls: useTLS}
+	if useTLS {
+		if err := writeCerts(s.dir); err != nil {
+			t.Fatalf("testredis: make TLS certificates: %v", err)
+		}
+	}
 	t.Cleanup(s.stop)
 	var lastErr error
 	for range 5 {
@@ -65,8 +78,14 @@ func Start(t testing.TB) *Server {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL is the server's redis:// URL.
-func (s *Server) URL() string { return "redis://" + s.Addr() }
+// URL is the server's redis:// URL, or for StartTLS its rediss:// URL
+// with ?tls_ca= naming CAFile().
+func (s *Server) URL() string {
+	if s.tls {
+		return "rediss://" + s.Addr() + "?tls_ca=" + url.QueryEscape(s.CAFile())
+	}
+	return "redis://" + s.Addr()
+}
 
 // Dir is the folder holding the server's data and log.
 func (s *Server) Dir() string { return s.dir }
@@ -115,6 +134,19 @@ func (s *Server) start() error {
 	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
+	}
+	if s.tls {
+		args = []string{
+			"--port", "0",
+			"--tls-port", strconv.Itoa(s.port),
+			"--tls-cert-file", filepath.Join(s.dir, "server.pem"),
+			"--tls-key-file", filepath.Join(s.dir, "server-key.pem"),
+			"--tls-ca-cert-file", s.CAFile(),
+			"--tls-auth-clients", "no",
+			"--bind", "127.0.0.1",
+		}
+	}
+	args = append(args,
 		"--dir", s.dir,
 		"--appendonly", "yes",
 		"--appendfsync", "always",
@@ -123,7 +155,7 @@ func (s *Server) start() error {
 		"--protected-mode", "yes",
 		"--logfile", filepath.Join(s.dir, "redis.log"),
 		"--databases", "1",
-	}
+	)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
@@ -138,7 +170,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("redis-server exited at start (%v): %s", err, s.logTail())
 		default:
 		}
-		if ping(s.Addr()) == nil {
+		if ping(s.Addr(), s.TLSConfig()) == nil {
 			s.mu.Lock()
 			s.proc, s.exited = cmd.Process, exited
 			s.mu.Unlock()
@@ -184,8 +216,15 @@ func freePort() (int, error) {
 }
 
 // ping speaks just enough RESP to ask whether the server is ready.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+func ping(addr string, tlsConfig *tls.Config) error {
+	var c net.Conn
+	var err error
+	d := &net.Dialer{Timeout: time.Second}
+	if tlsConfig != nil {
+		c, err = tls.DialWithDialer(d, "tcp", addr, tlsConfig)
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestStartKillRestart(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Fatalf("redis-server %d still running after Kill9", pid)
 	}
-	if ping(s.Addr()) == nil {
+	if ping(s.Addr(), nil) == nil {
 		t.Fatal("server still answers after Kill9")
 	}
 	s.Restart()
@@ -103,5 +103,23 @@ func TestStopsOnCleanup(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Fatalf("redis-server %d still running after its test ended", pid)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	s := StartTLS(t)
+	if !strings.HasPrefix(s.URL(), "rediss://127.0.0.1:") || !strings.Contains(s.URL(), "tls_ca=") {
+		t.Fatalf("URL() = %q", s.URL())
+	}
+	if err := ping(s.Addr(), s.TLSConfig()); err != nil {
+		t.Fatalf("PING over TLS: %v", err)
+	}
+	if err := ping(s.Addr(), nil); err == nil {
+		t.Fatal("plaintext PING answered on the TLS port")
+	}
+	s.Kill9()
+	s.Restart()
+	if err := ping(s.Addr(), s.TLSConfig()); err != nil {
+		t.Fatalf("PING over TLS after restart: %v", err)
 	}
 }

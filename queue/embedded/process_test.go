@@ -85,6 +85,19 @@ func runChild(mode, path string) error {
 			}()
 		}
 		wg.Wait()
+	case "hold":
+		// Read three messages, never acknowledge them, and wait to be
+		// killed.
+		msgs, err := s.Read(ctx, queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "doomed", Count: 3})
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			say("%s", m.ID)
+		}
+		say("holding")
+		time.Sleep(time.Hour)
+		return nil
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}
@@ -237,4 +250,65 @@ func TestKill9DuringEnqueue(t *testing.T) {
 		}
 	}
 	t.Logf("%d enqueues acknowledged before SIGKILL, %d stored after", len(acked), len(stored))
+}
+
+// TestConsumerProcessDies kills a consumer process that read messages
+// without acknowledging them: another process gets them once idle.
+func TestConsumerProcessDies(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "queue.db")
+	s := openAt(t, path)
+	var want []string
+	for i := range 5 {
+		id, err := s.Enqueue(ctx, queue.StreamTips, fmt.Appendf(nil, "tip %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	cmd, lines := startChild(t, "hold", path)
+	var held []string
+	for lines.Scan() && lines.Text() != "holding" {
+		held = append(held, lines.Text())
+	}
+	if fmt.Sprint(held) != fmt.Sprint(want[:3]) {
+		t.Fatalf("child held %v, want %v", held, want[:3])
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	opts := queue.ReadOptions{Group: "g", Consumer: "survivor", Count: 10, Visibility: time.Hour}
+	got, err := s.Read(ctx, queue.StreamTips, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids(got)) != fmt.Sprint(want[3:]) {
+		t.Fatalf("before the visibility timeout got %v, want only the unread %v", ids(got), want[3:])
+	}
+	time.Sleep(150 * time.Millisecond)
+	opts.Visibility = 100 * time.Millisecond
+	got, err = s.Read(ctx, queue.StreamTips, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The survivor's own unacknowledged messages expired too; the dead
+	// process's come first, in stream order.
+	if fmt.Sprint(ids(got)) != fmt.Sprint(want) {
+		t.Fatalf("after the visibility timeout got %v, want %v", ids(got), want)
+	}
+	for i, m := range got[:3] {
+		if m.Deliveries != 2 || string(m.Body) != fmt.Sprintf("tip %d", i) {
+			t.Fatalf("redelivered %s: deliveries %d body %q", m.ID, m.Deliveries, m.Body)
+		}
+	}
+}
+
+func ids(msgs []queue.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ID
+	}
+	return out
 }

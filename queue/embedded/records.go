@@ -42,7 +42,7 @@ func (s *Store) GetChunk(ctx context.Context, blobID string, index int) ([]byte,
 		return nil, fmt.Errorf("embedded queue: chunk %d: %w", index, queue.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("embedded queue: get chunk %d: %w", index, err)
+		return nil, fmt.Errorf("embedded queue: get chunk %d: %w", index, s.readErr(err))
 	}
 	if data == nil {
 		data = []byte{}
@@ -74,7 +74,7 @@ func (s *Store) GetRecord(ctx context.Context, key string) ([]byte, int64, error
 		return nil, 0, fmt.Errorf("embedded queue: record: %w", queue.ErrNotFound)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("embedded queue: get record: %w", err)
+		return nil, 0, fmt.Errorf("embedded queue: get record: %w", s.readErr(err))
 	}
 	if value == nil {
 		value = []byte{}
@@ -137,14 +137,14 @@ func (s *Store) LogEntries(ctx context.Context, key string) ([][]byte, error) {
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT entry FROM logs WHERE key = ? ORDER BY id`, key)
 	if err != nil {
-		return nil, fmt.Errorf("embedded queue: log entries: %w", err)
+		return nil, fmt.Errorf("embedded queue: log entries: %w", s.readErr(err))
 	}
 	defer rows.Close()
 	var out [][]byte
 	for rows.Next() {
 		var e []byte
 		if err := rows.Scan(&e); err != nil {
-			return nil, fmt.Errorf("embedded queue: log entries: %w", err)
+			return nil, fmt.Errorf("embedded queue: log entries: %w", s.readErr(err))
 		}
 		if e == nil {
 			e = []byte{}
@@ -165,14 +165,14 @@ func (s *Store) ListRecords(ctx context.Context, prefix string) ([]string, error
 		`SELECT key FROM records WHERE key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key`,
 		prefix, prefix, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("embedded queue: list records: %w", err)
+		return nil, fmt.Errorf("embedded queue: list records: %w", s.readErr(err))
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("embedded queue: list records: %w", err)
+			return nil, fmt.Errorf("embedded queue: list records: %w", s.readErr(err))
 		}
 		out = append(out, k)
 	}

@@ -157,7 +157,7 @@ func (s *Store) Ack(ctx context.Context, stream, group string, ids ...string) er
 	for _, id := range ids {
 		ms, seq, ok := parseID(id)
 		if !ok {
-			return fmt.Errorf("embedded queue: ack: malformed message id %q", id)
+			return fmt.Errorf("embedded queue: ack: message id %q: %w", id, queue.ErrInvalidID)
 		}
 		keys = append(keys, key{ms, seq})
 	}
@@ -186,12 +186,12 @@ func (s *Store) Get(ctx context.Context, stream, id string) (queue.Message, erro
 	}
 	ms, seq, ok := parseID(id)
 	if !ok {
-		return queue.Message{}, fmt.Errorf("embedded queue: message id %q is malformed: %w", id, queue.ErrNotFound)
+		return queue.Message{}, fmt.Errorf("embedded queue: message id %q: %w (%w)", id, queue.ErrInvalidID, queue.ErrNotFound)
 	}
 	msgs, err := scanMessages(s.read.QueryContext(ctx,
 		`SELECT ms, seq, 0, body FROM messages WHERE stream = ? AND ms = ? AND seq = ?`, stream, ms, seq))
 	if err != nil {
-		return queue.Message{}, fmt.Errorf("embedded queue: get from %s: %w", stream, err)
+		return queue.Message{}, fmt.Errorf("embedded queue: get from %s: %w", stream, s.readErr(err))
 	}
 	if len(msgs) == 0 {
 		return queue.Message{}, fmt.Errorf("embedded queue: message %s in %s: %w", id, stream, queue.ErrNotFound)
@@ -208,7 +208,7 @@ func (s *Store) List(ctx context.Context, stream, after string, count int) ([]qu
 	if after != "" {
 		var ok bool
 		if ms, seq, ok = parseID(after); !ok {
-			return nil, fmt.Errorf("embedded queue: list: malformed message id %q", after)
+			return nil, fmt.Errorf("embedded queue: list after %q: %w", after, queue.ErrInvalidID)
 		}
 	}
 	if count <= 0 {
@@ -219,7 +219,7 @@ func (s *Store) List(ctx context.Context, stream, after string, count int) ([]qu
 		WHERE stream = ? AND (ms, seq) > (?, ?)
 		ORDER BY ms, seq LIMIT ?`, stream, ms, seq, count))
 	if err != nil {
-		return nil, fmt.Errorf("embedded queue: list %s: %w", stream, err)
+		return nil, fmt.Errorf("embedded queue: list %s: %w", stream, s.readErr(err))
 	}
 	return msgs, nil
 }
@@ -248,19 +248,26 @@ func formatID(ms, seq int64) string {
 	return strconv.FormatInt(ms, 10) + "-" + strconv.FormatInt(seq, 10)
 }
 
-// parseID splits a "<ms>-<seq>" id; a bare "<ms>" means sequence 0.
+// parseID splits a "<ms>-<seq>" id of decimal digits only; a bare "<ms>"
+// means sequence 0.
 func parseID(id string) (ms, seq int64, ok bool) {
 	a, b, found := strings.Cut(id, "-")
-	ms, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || ms < 0 {
+	if ms, ok = parseDigits(a); !ok {
 		return 0, 0, false
 	}
 	if !found {
 		return ms, 0, true
 	}
-	seq, err = strconv.ParseInt(b, 10, 64)
-	if err != nil || seq < 0 {
+	if seq, ok = parseDigits(b); !ok {
 		return 0, 0, false
 	}
 	return ms, seq, true
+}
+
+func parseDigits(s string) (int64, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }

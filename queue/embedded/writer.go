@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 
 	"github.com/flarehq/flare/queue"
 )
@@ -26,6 +28,7 @@ type writer struct {
 	stmts    map[string]*sql.Stmt
 	onCommit func()
 	closeErr error
+	commits  atomic.Int64 // transactions committed
 }
 
 // op is one unit of work for the writer.
@@ -93,25 +96,33 @@ func (w *writer) loop() {
 			batch = append(batch, o)
 		case <-w.done:
 			// Run whatever is still being handed over, then stop.
+		drain:
 			for {
 				select {
 				case o := <-w.ops:
 					w.run([]*op{o})
-					continue
 				default:
+					break drain
 				}
-				break
 			}
 			w.closeErr = w.shutdown()
 			return
 		}
+		// Take every op already waiting. Callers woken by the last commit
+		// may not have run yet (there are few cores), so yield once and
+		// look again before committing a short batch.
+		yielded := false
 	fill:
 		for len(batch) < w.maxBatch {
 			select {
 			case o := <-w.ops:
 				batch = append(batch, o)
 			default:
-				break fill
+				if yielded {
+					break fill
+				}
+				yielded = true
+				runtime.Gosched()
 			}
 		}
 		w.run(batch)
@@ -120,13 +131,15 @@ func (w *writer) loop() {
 
 // run executes a batch in one transaction and reports to every op.
 func (w *writer) run(batch []*op) {
-	bg := context.Background()
 	results := make([]error, len(batch))
-	if _, err := w.conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+	t := &txn{w: w}
+	if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
+		// Should a transaction have been left open by a failure, end
+		// it, so that the next batch can begin.
+		w.conn.ExecContext(context.Background(), "ROLLBACK")
 		w.fail(batch, fmt.Errorf("embedded queue: begin: %w", err))
 		return
 	}
-	t := &txn{w: w}
 	wakes := false
 	ran := 0
 	for i, o := range batch {
@@ -134,28 +147,29 @@ func (w *writer) run(batch []*op) {
 			results[i] = err
 			continue
 		}
-		if _, err := w.conn.ExecContext(bg, "SAVEPOINT op"); err != nil {
+		if _, err := t.exec("SAVEPOINT op"); err != nil {
 			results[i] = fmt.Errorf("embedded queue: savepoint: %w", err)
 			continue
 		}
 		err := o.fn(t)
 		if err != nil {
-			_, rerr := w.conn.ExecContext(bg, "ROLLBACK TO op")
+			_, rerr := t.exec("ROLLBACK TO op")
 			err = errors.Join(err, rerr)
 		} else {
 			ran++
 			wakes = wakes || o.wakes
 		}
-		if _, rerr := w.conn.ExecContext(bg, "RELEASE op"); rerr != nil && err == nil {
+		if _, rerr := t.exec("RELEASE op"); rerr != nil && err == nil {
 			err = rerr
 		}
 		results[i] = err
 	}
-	if _, err := w.conn.ExecContext(bg, "COMMIT"); err != nil {
-		w.conn.ExecContext(bg, "ROLLBACK")
+	if _, err := t.exec("COMMIT"); err != nil {
+		w.conn.ExecContext(context.Background(), "ROLLBACK")
 		w.fail(batch, fmt.Errorf("embedded queue: commit: %w", err))
 		return
 	}
+	w.commits.Add(1)
 	if wakes && w.onCommit != nil {
 		w.onCommit()
 	}

@@ -21,9 +21,14 @@ func BenchEnqueue(b *testing.B, q queue.Queue, writers ...int) {
 		body[i] = byte(i * 7)
 	}
 	ctx := context.Background()
+	committer, _ := q.(interface{ Commits() int64 })
 	for _, w := range writers {
 		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
+			var commits int64
+			if committer != nil {
+				commits = committer.Commits()
+			}
 			b.SetParallelism(max(1, w/runtime.GOMAXPROCS(0)))
 			if w < runtime.GOMAXPROCS(0) {
 				// RunParallel starts at least GOMAXPROCS goroutines;
@@ -44,6 +49,11 @@ func BenchEnqueue(b *testing.B, q queue.Queue, writers ...int) {
 				})
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "enqueues/s")
+			if committer != nil {
+				if n := committer.Commits() - commits; n > 0 {
+					b.ReportMetric(float64(b.N)/float64(n), "enqueues/commit")
+				}
+			}
 		})
 	}
 }

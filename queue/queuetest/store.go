@@ -273,6 +273,24 @@ func testConcurrentEnqueue(t *testing.T, q queue.Queue) {
 	}
 }
 
+func testCloseWakesRead(t *testing.T, q queue.Queue) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Read(ctxFor(t), queue.StreamTips, queue.ReadOptions{Group: "g", Consumer: "c", Block: 20 * time.Second})
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	must(t, q.Close())
+	select {
+	case err := <-done:
+		if !errors.Is(err, queue.ErrClosed) {
+			t.Fatalf("Read blocked during Close: err = %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read blocked during Close did not return")
+	}
+}
+
 func testClose(t *testing.T, q queue.Queue) {
 	ctx := ctxFor(t)
 	id, err := q.Enqueue(ctx, queue.StreamTips, []byte("before close"))

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Remember", testRemember},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Close", testClose},
+		{"CloseWakesBlockedRead", testCloseWakesRead},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +134,27 @@ func testEnqueueGetList(t *testing.T, q queue.Queue) {
 	}
 	if _, err := q.Get(ctx, "nosuchstream", want[0]); !errors.Is(err, queue.ErrNotFound) {
 		t.Errorf("Get on another stream: err = %v, want ErrNotFound", err)
+	}
+	testInvalidIDs(t, q)
+}
+
+// testInvalidIDs checks that ids that are not "<ms>-<seq>" are refused
+// with ErrInvalidID (and, for Get, also ErrNotFound) and change nothing.
+func testInvalidIDs(t *testing.T, q queue.Queue) {
+	ctx := ctxFor(t)
+	for _, id := range []string{"abc", "1-x", "-1", "+1", "1-2-3", "", " 1-0"} {
+		if id != "" {
+			_, err := q.Get(ctx, queue.StreamTips, id)
+			if !errors.Is(err, queue.ErrInvalidID) || !errors.Is(err, queue.ErrNotFound) {
+				t.Errorf("Get(%q): err = %v, want ErrInvalidID and ErrNotFound", id, err)
+			}
+			if _, err := q.List(ctx, queue.StreamTips, id, 10); !errors.Is(err, queue.ErrInvalidID) {
+				t.Errorf("List after %q: err = %v, want ErrInvalidID", id, err)
+			}
+		}
+		if err := q.Ack(ctx, queue.StreamTips, "g", id); !errors.Is(err, queue.ErrInvalidID) {
+			t.Errorf("Ack(%q): err = %v, want ErrInvalidID", id, err)
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package redis is Flare's queue backend on Redis Streams, for deployments
 // that run several gateways, or gateways and consoles on different
-// machines. Open it with Open(ctx, "redis://host:6379/0", Options{}) or
-// through queue/backend with the same URL; "rediss://" connects with TLS.
+// machines. Open it with OpenURL(ctx, "redis://host:6379/0") or through
+// queue/backend with the same URL; "rediss://" connects with TLS, trusting
+// the system's CAs or those in the PEM file named by ?tls_ca=.
 //
 // Streams map one to one onto Redis commands: Enqueue is XADD, Read is
 // XAUTOCLAIM (to take over messages whose visibility timeout ran out with

@@ -2,10 +2,13 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +21,10 @@ import (
 
 // DefaultPrefix starts every key unless Options.Prefix says otherwise.
 const DefaultPrefix = "flare:"
+
+// DefaultPoolSize is the number of connections kept to Redis unless the
+// URL sets pool_size.
+const DefaultPoolSize = 64
 
 // Durability says what Open does with a server that does not fsync every
 // write.
@@ -58,7 +65,9 @@ type Queue struct {
 var _ queue.Queue = (*Queue)(nil)
 
 // ParseURL splits a redis:// or rediss:// URL into go-redis options and
-// Flare's own: ?prefix=KEYPREFIX and ?durability=require|warn.
+// Flare's own: ?prefix=KEYPREFIX, ?durability=require|warn, and for
+// rediss:// ?tls_ca=FILE, a PEM file of the CA certificates to trust
+// instead of the system's.
 func ParseURL(raw string) (*goredis.Options, Options, error) {
 	var opts Options
 	u, err := url.Parse(raw)
@@ -85,10 +94,29 @@ func ParseURL(raw string) (*goredis.Options, Options, error) {
 		return nil, opts, fmt.Errorf("redis queue url: durability %q, want require or warn", d)
 	}
 	q.Del("durability")
+	caFile := q.Get("tls_ca")
+	q.Del("tls_ca")
 	u.RawQuery = q.Encode()
 	ro, err := goredis.ParseURL(u.String())
 	if err != nil {
 		return nil, opts, fmt.Errorf("redis queue url: %w", err)
+	}
+	if caFile != "" {
+		if ro.TLSConfig == nil {
+			return nil, opts, errors.New("redis queue url: tls_ca needs a rediss:// URL")
+		}
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, opts, fmt.Errorf("redis queue url: tls_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, opts, fmt.Errorf("redis queue url: tls_ca %s holds no PEM certificate", caFile)
+		}
+		ro.TLSConfig.RootCAs = pool
+	}
+	if ro.TLSConfig != nil && ro.TLSConfig.MinVersion < tls.VersionTLS12 {
+		ro.TLSConfig.MinVersion = tls.VersionTLS12
 	}
 	return ro, opts, nil
 }
@@ -117,6 +145,12 @@ func Open(ctx context.Context, ro *goredis.Options, opts Options) (*Queue, error
 	copied := *ro
 	ro = &copied
 	ro.ContextTimeoutEnabled = true
+	if ro.PoolSize == 0 {
+		// Enough connections for a gateway's concurrent submissions and
+		// a few blocked readers; go-redis's default (10 per core) queues
+		// writers behind one another on small machines.
+		ro.PoolSize = DefaultPoolSize
+	}
 	c := goredis.NewClient(ro)
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
@@ -179,7 +213,8 @@ func (q *Queue) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	if q.shut.Load() && errors.Is(err, goredis.ErrClosed) {
+	if q.shut.Load() {
+		// Whatever broke, it broke because the queue was closed.
 		err = queue.ErrClosed
 	}
 	return fmt.Errorf("redis queue: "+format+": %w", append(args, err)...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flarehq/flare/internal/testredis"
 	"github.com/flarehq/flare/queue"
@@ -19,7 +20,11 @@ var testPrefixes atomic.Int64
 func opener(srv *testredis.Server) queuetest.Opener {
 	return func(t *testing.T) queue.Queue {
 		t.Helper()
-		url := fmt.Sprintf("%s?prefix=t%d:", srv.URL(), testPrefixes.Add(1))
+		sep := "?"
+		if strings.Contains(srv.URL(), "?") {
+			sep = "&"
+		}
+		url := fmt.Sprintf("%s%sprefix=t%d:", srv.URL(), sep, testPrefixes.Add(1))
 		q, err := OpenURL(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
@@ -31,6 +36,26 @@ func opener(srv *testredis.Server) queuetest.Opener {
 
 func TestConformance(t *testing.T) {
 	queuetest.Run(t, opener(testredis.Start(t)))
+}
+
+// TestConformanceTLS runs the suite over rediss:// against a server that
+// only speaks TLS, trusting its CA through ?tls_ca=.
+func TestConformanceTLS(t *testing.T) {
+	queuetest.Run(t, opener(testredis.StartTLS(t)))
+}
+
+func TestTLSNeedsTrust(t *testing.T) {
+	srv := testredis.StartTLS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if q, err := OpenURL(ctx, "rediss://"+srv.Addr()); err == nil {
+		q.Close()
+		t.Fatal("connected to a server whose certificate no trusted CA signed")
+	}
+	if q, err := OpenURL(ctx, "redis://"+srv.Addr()); err == nil {
+		q.Close()
+		t.Fatal("plaintext client connected to the TLS-only server")
+	}
 }
 
 // TestKill9Restart kills redis-server with SIGKILL and starts it again on
@@ -131,6 +156,8 @@ func TestParseURL(t *testing.T) {
 		{in: "redis://127.0.0.1:6379?durability=maybe", bad: true},
 		{in: "redis://127.0.0.1:6379?bogus=1", bad: true},
 		{in: "http://127.0.0.1:6379", bad: true},
+		{in: "redis://127.0.0.1:6379?tls_ca=/etc/ssl/ca.pem", bad: true},
+		{in: "rediss://127.0.0.1:6379?tls_ca=/nonexistent/ca.pem", bad: true},
 	}
 	for _, c := range cases {
 		ro, opts, err := ParseURL(c.in)

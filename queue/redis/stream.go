@@ -201,7 +201,7 @@ func (q *Queue) Ack(ctx context.Context, stream, group string, ids ...string) er
 	}
 	for _, id := range ids {
 		if !validID(id) {
-			return fmt.Errorf("redis queue: ack: malformed message id %q", id)
+			return fmt.Errorf("redis queue: ack: message id %q: %w", id, queue.ErrInvalidID)
 		}
 	}
 	if len(ids) == 0 {
@@ -220,7 +220,7 @@ func (q *Queue) Get(ctx context.Context, stream, id string) (queue.Message, erro
 		return queue.Message{}, err
 	}
 	if !validID(id) {
-		return queue.Message{}, fmt.Errorf("redis queue: message id %q is malformed: %w", id, queue.ErrNotFound)
+		return queue.Message{}, fmt.Errorf("redis queue: message id %q: %w (%w)", id, queue.ErrInvalidID, queue.ErrNotFound)
 	}
 	msgs, err := q.c.XRangeN(ctx, q.streamKey(stream), id, id, 1).Result()
 	if err != nil {
@@ -240,7 +240,7 @@ func (q *Queue) List(ctx context.Context, stream, after string, count int) ([]qu
 	start := "-"
 	if after != "" {
 		if !validID(after) {
-			return nil, fmt.Errorf("redis queue: list: malformed message id %q", after)
+			return nil, fmt.Errorf("redis queue: list after %q: %w", after, queue.ErrInvalidID)
 		}
 		start = "(" + after
 	}
