@@ -287,3 +287,44 @@ func TestFileTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// A draft that keeps growing is still sealed at its maximum age.
+func TestDraftMaxAge(t *testing.T) {
+	h := newHarness(t, harnessOpts{cfg: func(c *Config) { c.DraftMaxAge = 400 * time.Millisecond }})
+	h.deliver(h.srv.Text(alice, "/start"), "sendMessage", 1)
+	h.deliver(h.srv.Text(alice, "part one"), "sendMessage", 1)
+	h.deliver(h.srv.Text(alice, "part two"), "editMessageText", 1)
+	waitFor(t, "sealed at max age", func() bool { return len(h.q.tips()) == 1 })
+	if got := h.tips()[0].Text; got != "part one\n\npart two" {
+		t.Errorf("text %q", got)
+	}
+}
+
+// An edit that arrives after its conversation was sealed changes nothing
+// and starts nothing.
+func TestEditAfterSealIgnored(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.deliver(h.srv.Text(alice, "/start"), "sendMessage", 1)
+	msg := h.srv.Text(alice, "original")
+	h.deliver(msg, "sendMessage", 1)
+	h.deliver(h.srv.Text(alice, "/send"), "sendMessage", 1)
+	waitFor(t, "tip", func() bool { return len(h.q.tips()) == 1 })
+	calls := len(h.srv.Calls())
+	h.srv.Push(h.srv.Edit(alice, msg.MessageID, "changed later", nil))
+	waitFor(t, "edit consumed", func() bool { return h.srv.Pending() == 0 })
+	time.Sleep(50 * time.Millisecond)
+	h.ch.mu.Lock()
+	n := len(h.ch.sessions)
+	h.ch.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d sessions after a late edit", n)
+	}
+	for _, c := range h.srv.Calls()[calls:] {
+		if c.Method != "getUpdates" {
+			t.Errorf("late edit made the bot call %s", c.Method)
+		}
+	}
+	if got := h.tips()[0].Text; got != "original" {
+		t.Errorf("sealed text %q", got)
+	}
+}
