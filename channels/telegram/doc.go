@@ -35,6 +35,14 @@
 // channels (it leaves them), does not answer inline queries, and does not
 // trust a deep-link payload as anything more than the code word.
 //
+// Drafts live in the memory of the gateway that receives a chat's
+// updates, so one bot is served by one gateway instance: long polling
+// allows no other (Telegram refuses a second poller), and in webhook mode
+// a load balancer must send /webhooks/telegram to a single instance.
+// Update deduplication, by contrast, goes through the shared queue
+// (Queue.Remember), so a retried update that reaches another instance
+// after a failover is still handled once.
+//
 // It builds on github.com/go-telegram-bot-api/telegram-bot-api/v5 v5.5.1
 // and works around what that version lacks: the webhook handler is its own
 // (the secret header compared in constant time before the body is read,
