@@ -96,13 +96,19 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 		MaxSize:   d.in.limits.MaxAttachmentBytes,
 	}, r)
 	if err != nil {
+		// Nothing of a failed attachment may outlive the attempt, even
+		// if the channel goes on to submit the rest of the tip.
+		if derr := d.in.queue.DeleteBlob(context.WithoutCancel(ctx), id); derr != nil {
+			d.in.log.Error("delete failed attachment", "err", derr)
+		}
+		d.blobs = d.blobs[:len(d.blobs)-1]
 		if errors.Is(err, crypto.ErrTooLarge) {
 			return crypto.AttachmentRef{}, fmt.Errorf("attach: %w (at most %d bytes)", channels.ErrAttachmentTooLarge, d.in.limits.MaxAttachmentBytes)
 		}
 		return crypto.AttachmentRef{}, fmt.Errorf("attach: %w", err)
 	}
 	d.tip.Attachments = append(d.tip.Attachments, ref)
-	d.in.log.Debug("attachment sealed", "channel", d.tip.Channel, "bytes", ref.Size, "chunks", ref.Chunks)
+	d.in.log.Debug("attachment sealed", "channel", d.tip.Channel)
 	return ref, nil
 }
 

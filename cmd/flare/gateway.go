@@ -19,6 +19,7 @@ import (
 	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/channels/onion"
 	"github.com/flarehq/flare/channels/sms"
+	"github.com/flarehq/flare/channels/telegram"
 	"github.com/flarehq/flare/channels/web"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
@@ -30,16 +31,18 @@ import (
 // gatewayConfig is every setting of "flare gateway": the core's and each
 // channel's. A new channel adds its Config here and its settings below.
 type gatewayConfig struct {
-	Core  gateway.Config
-	Onion onion.Config
-	SMS   sms.Config
+	Core     gateway.Config
+	Onion    onion.Config
+	Telegram telegram.Config
+	SMS      sms.Config
 }
 
 func defaultGatewayConfig() *gatewayConfig {
 	return &gatewayConfig{
-		Core:  gateway.DefaultConfig(),
-		Onion: onion.DefaultConfig(),
-		SMS:   sms.DefaultConfig(),
+		Core:     gateway.DefaultConfig(),
+		Onion:    onion.DefaultConfig(),
+		Telegram: telegram.DefaultConfig(),
+		SMS:      sms.DefaultConfig(),
 	}
 }
 
@@ -47,6 +50,7 @@ func (c *gatewayConfig) settings() []config.Setting {
 	var s []config.Setting
 	s = append(s, c.Core.Settings()...)
 	s = append(s, c.Onion.Settings()...)
+	s = append(s, c.Telegram.Settings()...)
 	s = append(s, c.SMS.Settings()...)
 	return s
 }
@@ -169,6 +173,13 @@ func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error)
 		ch, err := onion.New(oc, deps)
 		if err != nil {
 			return nil, fmt.Errorf("onion channel: %w", err)
+		}
+		out = append(out, ch)
+	}
+	if c.Telegram.Enabled() {
+		ch, err := telegram.New(c.Telegram, deps)
+		if err != nil {
+			return nil, fmt.Errorf("telegram channel: %w", err)
 		}
 		out = append(out, ch)
 	}
