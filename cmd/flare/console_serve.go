@@ -34,7 +34,7 @@ func (c *consoleServeConfig) settings() []config.Setting {
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "file of every key-holder's recipient, one a line (the gateway's recipients file)", Value: config.String(&c.RecipientsFile)},
 		{Key: "console.name", Env: "FLARE_CONSOLE_NAME", Flag: "name", Help: "your name in triage notes and history (default: your public key)", Value: config.String(&c.Name)},
 		{Key: "console.listen", Env: "FLARE_CONSOLE_LISTEN", Flag: "listen", Help: "address to serve on (default 127.0.0.1 on a free port)", Value: config.String(&c.Listen)},
-		{Key: "console.allow_remote", Env: "", Flag: "allow-remote", Help: "allow a non-loopback --listen address (needs --tls-cert and --tls-key)", Value: config.Bool(&c.AllowRemote)},
+		{Key: "console.allow_remote", Env: "FLARE_CONSOLE_ALLOW_REMOTE", Flag: "allow-remote", Help: "allow a non-loopback --listen address (needs --tls-cert and --tls-key)", Value: config.Bool(&c.AllowRemote)},
 		{Key: "console.tls_cert", Env: "FLARE_CONSOLE_TLS_CERT", Flag: "tls-cert", Help: "TLS certificate file, for --allow-remote", Value: config.String(&c.TLSCert)},
 		{Key: "console.tls_key", Env: "FLARE_CONSOLE_TLS_KEY", Flag: "tls-key", Help: "TLS key file, for --allow-remote", Value: config.String(&c.TLSKey)},
 	}
