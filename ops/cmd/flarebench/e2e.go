@@ -16,6 +16,8 @@ import (
 )
 
 type result struct {
+	// gatewayCPU and redisCPU are the cores each process kept busy.
+	gatewayCPU, redisCPU float64
 	rate     float64
 	p50, p99 time.Duration
 	ok       int
@@ -33,10 +35,12 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 	}
 	defer os.RemoveAll(dir)
 	queueURL := "file:" + filepath.Join(dir, "data", "flare.db")
+	var rp *process
 	if backendName == "redis" {
 		rdir := filepath.Join(dir, "redis")
 		os.MkdirAll(rdir, 0o700)
-		rp, addr, err := startRedis(ctx, rdir)
+		var addr string
+		rp, addr, err = startRedis(ctx, rdir)
 		if err != nil {
 			return result{}, err
 		}
@@ -69,6 +73,12 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 		dialErr   error
 	)
 	deadline := time.Now().Add(o.duration)
+	gwCPU := cpuSeconds(gw.pid())
+	var redisPID int
+	if rp != nil {
+		redisPID = rp.pid()
+	}
+	redisCPU := cpuSeconds(redisPID)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range o.concurrency {
@@ -103,15 +113,22 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 		}()
 	}
 	wg.Wait()
+	var res result
 	if dialErr != nil {
 		return result{}, dialErr
 	}
 	elapsed := time.Since(start)
+	res.gatewayCPU = (cpuSeconds(gw.pid()) - gwCPU) / elapsed.Seconds()
+	if redisPID != 0 {
+		res.redisCPU = (cpuSeconds(redisPID) - redisCPU) / elapsed.Seconds()
+	}
 	if len(latencies) == 0 {
 		return result{}, fmt.Errorf("no tip was received")
 	}
 	slices.Sort(latencies)
-	res := result{
+	res = result{
+		gatewayCPU: res.gatewayCPU,
+		redisCPU:   res.redisCPU,
 		rate:   float64(len(latencies)) / elapsed.Seconds(),
 		p50:    latencies[len(latencies)/2],
 		p99:    latencies[len(latencies)*99/100],

@@ -97,6 +97,7 @@ func run(ctx context.Context, o options) error {
 		}
 		fmt.Printf("%-34s %9.0f tips/s  p50 %6.1f ms  p99 %6.1f ms  ratio %.2f (%s); %d queued, %d refused\n",
 			"POST /submit → "+b.target, res.rate, ms(res.p50), ms(res.p99), ratio, verdict, res.ok, res.failed)
+		fmt.Printf("%-34s gateway used %.2f cores, redis %.2f\n", "", res.gatewayCPU, res.redisCPU)
 		if res.failed > 0 {
 			failed = true
 		}
