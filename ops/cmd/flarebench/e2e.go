@@ -18,10 +18,10 @@ import (
 type result struct {
 	// gatewayCPU and redisCPU are the cores each process kept busy.
 	gatewayCPU, redisCPU float64
-	rate     float64
-	p50, p99 time.Duration
-	ok       int
-	failed   int
+	rate                 float64
+	p50, p99             time.Duration
+	ok                   int
+	failed               int
 }
 
 // endToEnd runs the gateway on backend ("redis" or "embedded") and posts
@@ -129,11 +129,11 @@ func endToEnd(ctx context.Context, o options, k *keys, backendName string) (resu
 	res = result{
 		gatewayCPU: res.gatewayCPU,
 		redisCPU:   res.redisCPU,
-		rate:   float64(len(latencies)) / elapsed.Seconds(),
-		p50:    latencies[len(latencies)/2],
-		p99:    latencies[len(latencies)*99/100],
-		ok:     len(latencies),
-		failed: failed,
+		rate:       float64(len(latencies)) / elapsed.Seconds(),
+		p50:        latencies[len(latencies)/2],
+		p99:        latencies[len(latencies)*99/100],
+		ok:         len(latencies),
+		failed:     failed,
 	}
 	gw.stop()
 	queued, err := countTips(ctx, queueURL)
