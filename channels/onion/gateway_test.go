@@ -28,46 +28,18 @@ import (
 	"github.com/flarehq/flare/channels/web"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/internal/testkit"
 	"github.com/flarehq/flare/internal/testtor"
 	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/queue/backend"
 )
 
-// One private Tor network serves every test of this package.
+// One private Tor network serves every test of this package; the flare
+// binary the console tests build is removed after it.
 func TestMain(m *testing.M) {
 	code := testtor.Main(m)
-	if flare.dir != "" {
-		os.RemoveAll(flare.dir)
-	}
+	testkit.Cleanup()
 	os.Exit(code)
-}
-
-// flare is the flare binary, built once by flareBinary.
-var flare struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// flareBinary builds cmd/flare, so that tests read the queue as a
-// key-holder does: with "flare console".
-func flareBinary(t *testing.T) string {
-	t.Helper()
-	flare.once.Do(func() {
-		if flare.dir, flare.err = os.MkdirTemp("", "flare-bin-"); flare.err != nil {
-			return
-		}
-		flare.path = filepath.Join(flare.dir, "flare")
-		out, err := exec.Command("go", "build", "-o", flare.path, "github.com/flarehq/flare/cmd/flare").CombinedOutput()
-		if err != nil {
-			flare.err = fmt.Errorf("go build cmd/flare: %v\n%s", err, out)
-		}
-	})
-	if flare.err != nil {
-		t.Fatal(flare.err)
-	}
-	return flare.path
 }
 
 // openQueue opens the embedded queue (SQLite) in dir, as flare gateway
@@ -112,32 +84,13 @@ func newKeyHolder(t *testing.T) keyHolder {
 	return keyHolder{recipient: r, identities: ids, identityFile: path}
 }
 
-// syncBuffer collects the gateway's logs, which goroutines write after a
-// test's own logging has ended.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testGateway is the gateway as flare gateway assembles it: the intake, the
 // plain web channel and the onion channel publishing the web intake, all
 // run by gateway.Server, whose /healthz the tests read.
 type testGateway struct {
 	ch      *Channel
 	baseURL string // the gateway's own listener: /healthz and the plain web intake
-	logs    *syncBuffer
+	logs    *testkit.Buffer
 	cancel  context.CancelFunc
 	done    chan error
 	once    sync.Once
@@ -145,7 +98,7 @@ type testGateway struct {
 
 func startGateway(t *testing.T, kh keyHolder, q queue.Queue, cfg Config) *testGateway {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	lg := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sealer, err := crypto.NewSealer(kh.recipient)
 	if err != nil {
@@ -349,7 +302,7 @@ func checkTip(t *testing.T, q queue.Queue, kh keyHolder, tip *crypto.Tip, text s
 // size and hash.
 func consoleShow(t *testing.T, kh keyHolder, queueURL, receipt, text string, file []byte) {
 	t.Helper()
-	cmd := exec.Command(flareBinary(t), "console", "show", receipt, "--identity", kh.identityFile, "--queue", queueURL)
+	cmd := exec.Command(testkit.FlareBinary(t), "console", "show", receipt, "--identity", kh.identityFile, "--queue", queueURL)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

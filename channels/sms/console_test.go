@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/testkit"
 	"github.com/flarehq/flare/queue/embedded"
 )
 
@@ -25,10 +26,7 @@ func TestConsoleShowsTwilioTips(t *testing.T) {
 		t.Skip("builds the flare binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "flare")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/flarehq/flare/cmd/flare").CombinedOutput(); err != nil {
-		t.Fatalf("build flare: %v\n%s", err, out)
-	}
+	bin := testkit.FlareBinary(t)
 	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -139,7 +139,7 @@ func FuzzWebhooks(f *testing.F) {
 		if w.Code >= 500 {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
-		if n := len(q.dump()); n != 0 {
+		if n := len(q.Dump()); n != 0 {
 			t.Fatalf("%d tips queued from fuzzed input", n)
 		}
 	})

@@ -3,13 +3,10 @@ package sms
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,177 +17,37 @@ import (
 	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/internal/memq"
+	"github.com/flarehq/flare/internal/testkit"
 	"github.com/flarehq/flare/queue"
 )
 
-// memQueue is an in-memory queue.Queue for unit tests of the channel's
-// logic; it keeps everything it is given so that a test can scan it.
+// memQueue is internal/memq with one failure hook: when failNext is set,
+// the next Enqueue fails with it, as a full disk or a lost Redis would.
 type memQueue struct {
+	*memq.Queue
 	mu       sync.Mutex
-	streams  map[string][]queue.Message
-	chunks   map[string][]byte
-	records  map[string][]byte
-	versions map[string]int64
-	logs     map[string][][]byte
-	seen     map[string]time.Time
-	seq      int
-	failNext error // Enqueue fails once with this
+	failNext error
 }
 
-func newMemQueue() *memQueue {
-	return &memQueue{
-		streams: map[string][]queue.Message{}, chunks: map[string][]byte{},
-		records: map[string][]byte{}, versions: map[string]int64{},
-		logs: map[string][][]byte{}, seen: map[string]time.Time{},
-	}
-}
+func newMemQueue() *memQueue { return &memQueue{Queue: memq.New()} }
 
 func (q *memQueue) Enqueue(ctx context.Context, stream string, body []byte) (string, error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if err := q.failNext; err != nil {
-		q.failNext = nil
+	err := q.failNext
+	q.failNext = nil
+	q.mu.Unlock()
+	if err != nil {
 		return "", err
 	}
-	q.seq++
-	id := fmt.Sprintf("%d-0", q.seq)
-	q.streams[stream] = append(q.streams[stream], queue.Message{ID: id, Body: append([]byte(nil), body...), Enqueued: time.Now()})
-	return id, nil
+	return q.Queue.Enqueue(ctx, stream, body)
 }
 
-func (q *memQueue) Read(ctx context.Context, stream string, opts queue.ReadOptions) ([]queue.Message, error) {
-	return nil, fmt.Errorf("memQueue: Read not used by the sms channel")
-}
-func (q *memQueue) Ack(ctx context.Context, stream, group string, ids ...string) error { return nil }
-func (q *memQueue) Get(ctx context.Context, stream, id string) (queue.Message, error) {
+// failNextEnqueue makes the next Enqueue fail with err.
+func (q *memQueue) failNextEnqueue(err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, m := range q.streams[stream] {
-		if m.ID == id {
-			return m, nil
-		}
-	}
-	return queue.Message{}, queue.ErrNotFound
-}
-func (q *memQueue) List(ctx context.Context, stream, after string, count int) ([]queue.Message, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []queue.Message
-	for _, m := range q.streams[stream] {
-		if after == "" || queue.CompareIDs(m.ID, after) > 0 {
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
-func (q *memQueue) PutChunk(ctx context.Context, blobID string, index int, data []byte) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.chunks[fmt.Sprintf("%s/%d", blobID, index)] = append([]byte(nil), data...)
-	return nil
-}
-func (q *memQueue) GetChunk(ctx context.Context, blobID string, index int) ([]byte, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	c, ok := q.chunks[fmt.Sprintf("%s/%d", blobID, index)]
-	if !ok {
-		return nil, queue.ErrNotFound
-	}
-	return c, nil
-}
-func (q *memQueue) DeleteBlob(ctx context.Context, blobID string) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for k := range q.chunks {
-		if strings.HasPrefix(k, blobID+"/") {
-			delete(q.chunks, k)
-		}
-	}
-	return nil
-}
-func (q *memQueue) GetRecord(ctx context.Context, key string) ([]byte, int64, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	v, ok := q.records[key]
-	if !ok {
-		return nil, 0, queue.ErrNotFound
-	}
-	return v, q.versions[key], nil
-}
-func (q *memQueue) PutRecord(ctx context.Context, key string, value []byte, version int64) (int64, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.versions[key] != version {
-		return 0, queue.ErrConflict
-	}
-	q.records[key] = append([]byte(nil), value...)
-	q.versions[key]++
-	return q.versions[key], nil
-}
-func (q *memQueue) AppendLog(ctx context.Context, key string, entry []byte) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.logs[key] = append(q.logs[key], entry)
-	return nil
-}
-func (q *memQueue) LogEntries(ctx context.Context, key string) ([][]byte, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.logs[key], nil
-}
-func (q *memQueue) ListRecords(ctx context.Context, prefix string) ([]string, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []string
-	for k := range q.records {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-func (q *memQueue) Remember(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if exp, ok := q.seen[key]; ok && time.Now().Before(exp) {
-		return false, nil
-	}
-	q.seen[key] = time.Now().Add(ttl)
-	return true, nil
-}
-func (q *memQueue) Close() error { return nil }
-
-// dump returns everything the queue holds, for sentinel scans.
-func (q *memQueue) dump() []byte {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var b bytes.Buffer
-	for s, ms := range q.streams {
-		b.WriteString(s)
-		for _, m := range ms {
-			b.WriteString(m.ID)
-			b.Write(m.Body)
-		}
-	}
-	for k, v := range q.chunks {
-		b.WriteString(k)
-		b.Write(v)
-	}
-	for k, v := range q.records {
-		b.WriteString(k)
-		b.Write(v)
-	}
-	for k, es := range q.logs {
-		b.WriteString(k)
-		for _, e := range es {
-			b.Write(e)
-		}
-	}
-	for k := range q.seen {
-		b.WriteString(k)
-	}
-	return b.Bytes()
+	q.failNext = err
 }
 
 // testEnv is a channel wired to a real intake and sealer, a queue, and a
@@ -201,25 +58,8 @@ type testEnv struct {
 	q         queue.Queue
 	ids       []age.Identity
 	recipient age.Recipient
-	logs      *syncBuffer
+	logs      *testkit.Buffer
 	srv       *httptest.Server
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newTestEnv(t testing.TB, cfg Config, q queue.Queue) *testEnv {
@@ -245,7 +85,7 @@ func newTestEnvWith(t testing.TB, cfg Config, q queue.Queue, ids []age.Identity,
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Log: log})
 	if err != nil {

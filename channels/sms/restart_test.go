@@ -20,6 +20,7 @@ import (
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/internal/testkit"
 	"github.com/flarehq/flare/queue/embedded"
 )
 
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		}
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(testkit.Main(m))
 }
 
 func helperGateway(store, recipient string) error {

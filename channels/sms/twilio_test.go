@@ -375,7 +375,7 @@ func TestTwilioRefused(t *testing.T) {
 // the provider's retry of the same message is queued, once.
 func TestQueueDownThenRetry(t *testing.T) {
 	env := twilioEnv(t, nil, nil)
-	env.q.(*memQueue).failNext = errors.New("disk full")
+	env.q.(*memQueue).failNextEnqueue(errors.New("disk full"))
 	p := inboundSMS("SM16", "+85512345678", "hello")
 	if st, resp := postTwilio(env, p); st != http.StatusServiceUnavailable || env.queued() != 0 {
 		t.Fatalf("status %d (%q), %d queued; want 503, none", st, resp, env.queued())

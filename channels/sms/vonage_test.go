@@ -269,7 +269,7 @@ func TestVonageRetryQueuedOnce(t *testing.T) {
 		t.Fatalf("%d queued; want 1", n)
 	}
 	mq := env.q.(*memQueue)
-	if strings.Contains(string(mq.dump()), "0D01") {
+	if strings.Contains(string(mq.Dump()), "0D01") {
 		t.Fatal("the message id itself is stored")
 	}
 }

@@ -7,53 +7,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/testkit"
 )
 
-var (
-	flareOnce sync.Once
-	flareBin  string
-	flareErr  error
-)
-
-// flare builds the flare command once per test run.
-func flare(t *testing.T) string {
-	t.Helper()
-	flareOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "flare-telegram-test-")
-		if err != nil {
-			flareErr = err
-			return
-		}
-		flareBin = filepath.Join(dir, "flare")
-		out, err := exec.Command("go", "build", "-o", flareBin, "github.com/flarehq/flare/cmd/flare").CombinedOutput()
-		if err != nil {
-			flareErr = err
-			t.Logf("go build: %s", out)
-		}
-	})
-	if flareErr != nil {
-		t.Fatalf("build flare: %v", flareErr)
-	}
-	return flareBin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if flareBin != "" {
-		os.RemoveAll(filepath.Dir(flareBin))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 // consoleShow checks the tip as a key-holder sees it with `flare console
 // show`, and each attachment as `flare console save` writes it.
 func consoleShow(t *testing.T, h *harness, tip *crypto.Tip, served map[string]string) {
 	t.Helper()
-	bin := flare(t)
+	bin := testkit.FlareBinary(t)
 	queueURL := "file:" + filepath.Join(h.dir, "flare.db")
 	cmd := exec.Command(bin, "console", "show", tip.Receipt, "--identity", h.idFile, "--queue", queueURL)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}

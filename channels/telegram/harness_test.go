@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,25 +24,8 @@ import (
 	"github.com/flarehq/flare/channels/telegram/telegramtest"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/internal/testkit"
 )
-
-// syncBuffer collects logs from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness runs one Telegram channel against a fake Bot API server, with a
 // real gateway.Intake sealing to a test identity.
@@ -54,7 +36,7 @@ type harness struct {
 	q      *recQueue
 	ids    []age.Identity
 	idFile string
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 	dir    string
 	cfg    Config
 	hook   *httptest.Server
@@ -104,7 +86,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		}
 		q = openQueue(t, url)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Log: log, Limits: o.limits})
 	if err != nil {

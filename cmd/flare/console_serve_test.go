@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/flarehq/flare/internal/testkit"
 )
 
 // TestConsoleServe runs "flare console serve" as a process against the
@@ -38,7 +40,7 @@ func TestConsoleServe(t *testing.T) {
 	cmd := exec.Command(flareBin, "console", "serve", "--identity", identity, "--queue", queueURL,
 		"--recipients-file", rfile, "--name", "alice")
 	stdout, _ := cmd.StdoutPipe()
-	var stderr syncBuffer
+	var stderr testkit.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -154,7 +156,7 @@ func TestConsoleServePassphraseIdentity(t *testing.T) {
 	cmdline := fmt.Sprintf("%s console serve --identity %s --queue %s --recipient %s", flareBin, idPath, queueURL, recipient)
 	cmd := exec.Command(scriptBin, "-qfec", cmdline, "/dev/null")
 	stdin, _ := cmd.StdinPipe()
-	var out syncBuffer
+	var out testkit.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -14,35 +14,18 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flarehq/flare/internal/testkit"
 )
-
-// syncBuffer collects a child process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.b.Bytes()...)
-}
 
 // gatewayProc is "flare gateway" running as its own process.
 type gatewayProc struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *syncBuffer
+	logs *testkit.Buffer
 	done chan struct{}
 }
 
@@ -61,7 +44,7 @@ func freeAddr(t *testing.T) string {
 func startGateway(t *testing.T, env []string, args ...string) *gatewayProc {
 	t.Helper()
 	addr := freeAddr(t)
-	g := &gatewayProc{addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
+	g := &gatewayProc{addr: addr, logs: &testkit.Buffer{}, done: make(chan struct{})}
 	g.cmd = exec.Command(flareBin, append([]string{"gateway", "--listen", addr, "--log-level", "debug"}, args...)...)
 	g.cmd.Env = append(os.Environ(), env...)
 	g.cmd.Stdout = g.logs
@@ -166,7 +149,7 @@ func TestDemoFormToConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,9 +10,9 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/flarehq/flare/console/internal/memq"
 	"github.com/flarehq/flare/console/triage"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/memq"
 	"github.com/flarehq/flare/queue"
 )
 

@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/internal/testkit"
 	"github.com/flarehq/flare/queue"
 )
 
@@ -103,25 +103,8 @@ type running struct {
 	srv    *Server
 	base   string
 	signIn string
-	logs   *syncBuffer
-	out    *syncBuffer // what the console printed on its terminal
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
+	logs   *testkit.Buffer
+	out    *testkit.Buffer // what the console printed on its terminal
 }
 
 var urlPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+/login\?token=[A-Za-z0-9_-]+`)
@@ -129,8 +112,8 @@ var urlPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+/login\?token=[A-Za-
 // startConsole runs a console for k, sealing triage to all, until the test ends.
 func startConsole(t testing.TB, q queue.Queue, k keyholder, all []age.Recipient) *running {
 	t.Helper()
-	logs := &syncBuffer{}
-	out := &syncBuffer{}
+	logs := &testkit.Buffer{}
+	out := &testkit.Buffer{}
 	srv, err := New(Config{
 		Queue: q, Identities: []age.Identity{k.id}, Recipients: all, Name: k.name,
 		Out: out, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

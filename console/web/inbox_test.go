@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/flarehq/flare/console"
-	"github.com/flarehq/flare/console/internal/memq"
 	"github.com/flarehq/flare/console/triage"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/memq"
 )
 
 func TestSortItems(t *testing.T) {

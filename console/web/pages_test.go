@@ -12,8 +12,8 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/flarehq/flare/console/internal/memq"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/memq"
 )
 
 func TestInboxOrderFiltersAndSearch(t *testing.T) {

@@ -22,8 +22,9 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/flarehq/flare/console/internal/memq"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/memq"
+	"github.com/flarehq/flare/internal/testkit"
 )
 
 func TestSignInTokenWorksOnce(t *testing.T) {
@@ -185,7 +186,7 @@ func TestRemoteListenWithTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSignedCert(t)
 	q := memq.New()
 	alice := newKeyholder(t, "alice")
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	srv, err := New(Config{Queue: q, Identities: []age.Identity{alice.id}, Listen: "0.0.0.0:0",
 		AllowRemote: true, TLSCert: certFile, TLSKey: keyFile, Out: out})
 	if err != nil {

@@ -1,11 +1,19 @@
-// Package memq is an in-memory queue.Queue for the console's unit tests.
-// It keeps everything in maps behind one mutex and durably stores nothing;
-// end-to-end tests use the real backends.
+// Package memq is an in-memory queue.Queue for unit tests of the console
+// and the channels. It keeps everything in maps behind one mutex, stores
+// nothing durably, and Dump hands a test every byte it holds, for sentinel
+// scans.
+//
+// What it deliberately does not do: Read. It has no consumer groups,
+// pending entries, redelivery or blocking reads; a test of a consumer, and
+// every end-to-end test, uses the real backends (queue/embedded,
+// queue/redis).
 package memq
 
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +30,7 @@ type Queue struct {
 	records map[string]record
 	logs    map[string][][]byte
 	seen    map[string]time.Time
+	closed  bool
 }
 
 type record struct {
@@ -43,6 +52,9 @@ func New() *Queue {
 func (q *Queue) Enqueue(ctx context.Context, stream string, body []byte) (string, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return "", queue.ErrClosed
+	}
 	q.seq++
 	now := time.Now()
 	id := fmt.Sprintf("%d-%d", now.UnixMilli(), q.seq)
@@ -50,15 +62,40 @@ func (q *Queue) Enqueue(ctx context.Context, stream string, body []byte) (string
 	return id, nil
 }
 
+// Read is not supported: memq has no consumer groups.
 func (q *Queue) Read(ctx context.Context, stream string, opts queue.ReadOptions) ([]queue.Message, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return nil, queue.ErrClosed
+	}
 	return nil, fmt.Errorf("memq: Read not supported")
 }
 
-func (q *Queue) Ack(ctx context.Context, stream, group string, ids ...string) error { return nil }
+// Ack checks ids and does nothing else: nothing is ever pending.
+func (q *Queue) Ack(ctx context.Context, stream, group string, ids ...string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
+	for _, id := range ids {
+		if !validID(id) {
+			return fmt.Errorf("memq: ack %q: %w", id, queue.ErrInvalidID)
+		}
+	}
+	return nil
+}
 
 func (q *Queue) Get(ctx context.Context, stream, id string) (queue.Message, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return queue.Message{}, queue.ErrClosed
+	}
+	if !validID(id) {
+		return queue.Message{}, fmt.Errorf("memq: message id %q: %w (%w)", id, queue.ErrInvalidID, queue.ErrNotFound)
+	}
 	for _, m := range q.streams[stream] {
 		if m.ID == id {
 			return m, nil
@@ -70,6 +107,12 @@ func (q *Queue) Get(ctx context.Context, stream, id string) (queue.Message, erro
 func (q *Queue) List(ctx context.Context, stream, after string, count int) ([]queue.Message, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return nil, queue.ErrClosed
+	}
+	if after != "" && !validID(after) {
+		return nil, fmt.Errorf("memq: list after %q: %w", after, queue.ErrInvalidID)
+	}
 	var out []queue.Message
 	for _, m := range q.streams[stream] {
 		if after != "" && queue.CompareIDs(m.ID, after) <= 0 {
@@ -86,6 +129,9 @@ func (q *Queue) List(ctx context.Context, stream, after string, count int) ([]qu
 func (q *Queue) PutChunk(ctx context.Context, blobID string, index int, data []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
 	q.chunks[fmt.Sprintf("%s/%d", blobID, index)] = append([]byte(nil), data...)
 	return nil
 }
@@ -93,6 +139,9 @@ func (q *Queue) PutChunk(ctx context.Context, blobID string, index int, data []b
 func (q *Queue) GetChunk(ctx context.Context, blobID string, index int) ([]byte, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return nil, queue.ErrClosed
+	}
 	c, ok := q.chunks[fmt.Sprintf("%s/%d", blobID, index)]
 	if !ok {
 		return nil, queue.ErrNotFound
@@ -103,6 +152,9 @@ func (q *Queue) GetChunk(ctx context.Context, blobID string, index int) ([]byte,
 func (q *Queue) DeleteBlob(ctx context.Context, blobID string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
 	for k := range q.chunks {
 		if strings.HasPrefix(k, blobID+"/") {
 			delete(q.chunks, k)
@@ -114,6 +166,9 @@ func (q *Queue) DeleteBlob(ctx context.Context, blobID string) error {
 func (q *Queue) GetRecord(ctx context.Context, key string) ([]byte, int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return nil, 0, queue.ErrClosed
+	}
 	r, ok := q.records[key]
 	if !ok {
 		return nil, 0, queue.ErrNotFound
@@ -124,6 +179,9 @@ func (q *Queue) GetRecord(ctx context.Context, key string) ([]byte, int64, error
 func (q *Queue) PutRecord(ctx context.Context, key string, value []byte, version int64) (int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return 0, queue.ErrClosed
+	}
 	if q.records[key].ver != version {
 		return 0, queue.ErrConflict
 	}
@@ -134,6 +192,9 @@ func (q *Queue) PutRecord(ctx context.Context, key string, value []byte, version
 func (q *Queue) AppendLog(ctx context.Context, key string, entry []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
 	q.logs[key] = append(q.logs[key], append([]byte(nil), entry...))
 	return nil
 }
@@ -141,24 +202,34 @@ func (q *Queue) AppendLog(ctx context.Context, key string, entry []byte) error {
 func (q *Queue) LogEntries(ctx context.Context, key string) ([][]byte, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return nil, queue.ErrClosed
+	}
 	return append([][]byte(nil), q.logs[key]...), nil
 }
 
 func (q *Queue) ListRecords(ctx context.Context, prefix string) ([]string, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return nil, queue.ErrClosed
+	}
 	var out []string
 	for k := range q.records {
 		if strings.HasPrefix(k, prefix) {
 			out = append(out, k)
 		}
 	}
+	slices.Sort(out)
 	return out, nil
 }
 
 func (q *Queue) Remember(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return false, queue.ErrClosed
+	}
 	if t, ok := q.seen[key]; ok && time.Now().Before(t) {
 		return false, nil
 	}
@@ -166,14 +237,17 @@ func (q *Queue) Remember(ctx context.Context, key string, ttl time.Duration) (bo
 	return true, nil
 }
 
-// Dump returns every byte the queue holds, for sentinel scans.
+// Dump returns every byte the queue holds, for sentinel scans: stream
+// names, message ids and bodies, chunks, records, logs and the keys given
+// to Remember. It is empty for a queue that was never written to.
 func (q *Queue) Dump() []byte {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var b []byte
-	for _, ms := range q.streams {
+	for s, ms := range q.streams {
+		b = append(b, s...)
 		for _, m := range ms {
-			b = append(b, m.Body...)
+			b = append(append(b, m.ID...), m.Body...)
 		}
 	}
 	for k, c := range q.chunks {
@@ -188,9 +262,29 @@ func (q *Queue) Dump() []byte {
 			b = append(b, e...)
 		}
 	}
+	for k := range q.seen {
+		b = append(b, k...)
+	}
 	return b
 }
 
-func (q *Queue) Close() error { return nil }
+// Close makes every later call fail with queue.ErrClosed; Dump still works.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	return nil
+}
+
+// validID reports whether id has the form "<ms>-<seq>", in decimal digits.
+func validID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	return ok && digits(ms) && digits(seq)
+}
+
+func digits(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
 
 var _ queue.Queue = (*Queue)(nil)

@@ -1,0 +1,72 @@
+package memq_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flarehq/flare/internal/memq"
+	"github.com/flarehq/flare/queue"
+	"github.com/flarehq/flare/queue/queuetest"
+)
+
+// needsRead names the conformance subtests that consume a stream with
+// Read: consumer groups, redelivery, blocking reads, and cancelling or
+// closing under a blocked Read. memq deliberately has no Read, so they
+// cannot pass; the rest of the suite runs as it does for every backend.
+var needsRead = map[string]bool{
+	"StreamsAreSeparate":    true,
+	"ReadAck":               true,
+	"GroupsAreIndependent":  true,
+	"ConsumersShareWork":    true,
+	"ConcurrentConsumers":   true,
+	"Redelivery":            true,
+	"BlockWakesOnEnqueue":   true,
+	"BlockTimesOut":         true,
+	"ContextCancel":         true,
+	"CloseWakesBlockedRead": true,
+}
+
+func TestConformance(t *testing.T) {
+	queuetest.Run(t, func(t *testing.T) queue.Queue {
+		if sub := t.Name()[strings.LastIndex(t.Name(), "/")+1:]; needsRead[sub] {
+			t.Skip("memq has no Read (consumer groups); the real backends run this subtest")
+		}
+		return memq.New()
+	})
+}
+
+// TestDump checks that Dump holds everything a sentinel scan must see,
+// including the keys given to Remember, and nothing for an unused queue.
+func TestDump(t *testing.T) {
+	ctx := context.Background()
+	q := memq.New()
+	if d := q.Dump(); len(d) != 0 {
+		t.Fatalf("Dump of an empty queue = %q", d)
+	}
+	id, err := q.Enqueue(ctx, "stream-S", []byte("body-B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []error{
+		q.PutChunk(ctx, "blob-C", 0, []byte("chunk-C")),
+		q.AppendLog(ctx, "log-L", []byte("entry-L")),
+	}
+	_, err = q.PutRecord(ctx, "record-R", []byte("value-R"), 0)
+	steps = append(steps, err)
+	_, err = q.Remember(ctx, "remember-K", time.Minute)
+	steps = append(steps, err)
+	for _, err := range steps {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := q.Dump()
+	for _, want := range []string{"stream-S", id, "body-B", "blob-C", "chunk-C", "log-L", "entry-L", "record-R", "value-R", "remember-K"} {
+		if !bytes.Contains(d, []byte(want)) {
+			t.Errorf("Dump lacks %q", want)
+		}
+	}
+}
