@@ -3,7 +3,6 @@ package memq_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,30 +11,10 @@ import (
 	"github.com/flarehq/flare/queue/queuetest"
 )
 
-// needsRead names the conformance subtests that consume a stream with
-// Read: consumer groups, redelivery, blocking reads, and cancelling or
-// closing under a blocked Read. memq deliberately has no Read, so they
-// cannot pass; the rest of the suite runs as it does for every backend.
-var needsRead = map[string]bool{
-	"StreamsAreSeparate":    true,
-	"ReadAck":               true,
-	"GroupsAreIndependent":  true,
-	"ConsumersShareWork":    true,
-	"ConcurrentConsumers":   true,
-	"Redelivery":            true,
-	"BlockWakesOnEnqueue":   true,
-	"BlockTimesOut":         true,
-	"ContextCancel":         true,
-	"CloseWakesBlockedRead": true,
-}
-
+// TestConformance runs the store part of the conformance suite. memq has
+// no consumer groups (Read), so the streams part is the real backends'.
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, func(t *testing.T) queue.Queue {
-		if sub := t.Name()[strings.LastIndex(t.Name(), "/")+1:]; needsRead[sub] {
-			t.Skip("memq has no Read (consumer groups); the real backends run this subtest")
-		}
-		return memq.New()
-	})
+	queuetest.RunStore(t, func(t *testing.T) queue.Queue { return memq.New() })
 }
 
 // TestDump checks that Dump holds everything a sentinel scan must see,

@@ -16,14 +16,42 @@ import (
 // cleanup with t.
 type Opener func(t *testing.T) queue.Queue
 
-// Run runs the conformance suite against the queues open returns.
+type subtest struct {
+	name string
+	fn   func(t *testing.T, q queue.Queue)
+}
+
+// Run runs the whole conformance suite against the queues open returns:
+// RunStore and RunStreams. Every backend must pass it.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, q queue.Queue)
-	}{
+	RunStore(t, open)
+	RunStreams(t, open)
+}
+
+// RunStore runs the part of the suite that needs no consumer: appending and
+// listing messages, chunks, records, logs, Remember and Close. Test doubles
+// without consumer groups (internal/memq) run this part only.
+func RunStore(t *testing.T, open Opener) {
+	t.Helper()
+	runAll(t, open, []subtest{
 		{"EnqueueGetList", testEnqueueGetList},
+		{"Chunks", testChunks},
+		{"Records", testRecords},
+		{"RecordsConcurrentWriters", testRecordsConcurrent},
+		{"Logs", testLogs},
+		{"ListRecords", testListRecords},
+		{"Remember", testRemember},
+		{"ConcurrentEnqueue", testConcurrentEnqueue},
+		{"Close", testClose},
+	})
+}
+
+// RunStreams runs the consumer-group part of the suite: reading, acking,
+// redelivery, blocking reads and their cancellation.
+func RunStreams(t *testing.T, open Opener) {
+	t.Helper()
+	runAll(t, open, []subtest{
 		{"StreamsAreSeparate", testStreamsAreSeparate},
 		{"ReadAck", testReadAck},
 		{"GroupsAreIndependent", testGroupsAreIndependent},
@@ -33,16 +61,12 @@ func Run(t *testing.T, open Opener) {
 		{"BlockWakesOnEnqueue", testBlockWakes},
 		{"BlockTimesOut", testBlockTimesOut},
 		{"ContextCancel", testContextCancel},
-		{"Chunks", testChunks},
-		{"Records", testRecords},
-		{"RecordsConcurrentWriters", testRecordsConcurrent},
-		{"Logs", testLogs},
-		{"ListRecords", testListRecords},
-		{"Remember", testRemember},
-		{"ConcurrentEnqueue", testConcurrentEnqueue},
-		{"Close", testClose},
 		{"CloseWakesBlockedRead", testCloseWakesRead},
-	}
+	})
+}
+
+func runAll(t *testing.T, open Opener, tests []subtest) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
