@@ -30,11 +30,18 @@ type consoleConfig struct {
 }
 
 func (c *consoleConfig) settings() []config.Setting {
+	return append(keyholderSettings(&c.Identity, &c.Queue),
+		config.Setting{Key: "json", Env: "", Flag: "json", Help: "machine-readable output", Value: config.Bool(&c.JSON)},
+		config.Setting{Key: "output", Env: "", Flag: "o", Help: "export: the file to write", Value: config.String(&c.Output)},
+	)
+}
+
+// keyholderSettings are the two settings every console command shares:
+// whose identity opens the tips, and which queue holds them.
+func keyholderSettings(identity, queue *string) []config.Setting {
 	return []config.Setting{
-		{Key: "identity", Env: "FLARE_IDENTITY", Flag: "identity", Help: "the key-holder's age identity file (plain, passphrase-protected, or plugin)", Value: config.String(&c.Identity)},
-		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH or redis://…", Value: config.String(&c.Queue)},
-		{Key: "json", Env: "", Flag: "json", Help: "machine-readable output", Value: config.Bool(&c.JSON)},
-		{Key: "output", Env: "", Flag: "o", Help: "export: the file to write", Value: config.String(&c.Output)},
+		{Key: "identity", Env: "FLARE_IDENTITY", Flag: "identity", Help: "the key-holder's age identity file (plain, passphrase-protected — asked for on the terminal — or plugin)", Value: config.String(identity)},
+		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH or redis://…", Value: config.String(queue)},
 	}
 }
 

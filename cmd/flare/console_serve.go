@@ -27,9 +27,7 @@ type consoleServeConfig struct {
 }
 
 func (c *consoleServeConfig) settings() []config.Setting {
-	return []config.Setting{
-		{Key: "identity", Env: "FLARE_IDENTITY", Flag: "identity", Help: "the key-holder's age identity file (plain, passphrase-protected — asked for on the terminal — or plugin)", Value: config.String(&c.Identity)},
-		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH or redis://…", Value: config.String(&c.Queue)},
+	return append(keyholderSettings(&c.Identity, &c.Queue), []config.Setting{
 		{Key: "recipients", Env: "FLARE_RECIPIENTS", Flag: "recipient", Help: "every key-holder's age recipient, yours included: triage notes are sealed to them; repeatable", Value: config.Strings(&c.Recipients)},
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "file of every key-holder's recipient, one a line (the gateway's recipients file)", Value: config.String(&c.RecipientsFile)},
 		{Key: "console.name", Env: "FLARE_CONSOLE_NAME", Flag: "name", Help: "your name in triage notes and history (default: your public key)", Value: config.String(&c.Name)},
@@ -37,7 +35,7 @@ func (c *consoleServeConfig) settings() []config.Setting {
 		{Key: "console.allow_remote", Env: "FLARE_CONSOLE_ALLOW_REMOTE", Flag: "allow-remote", Help: "allow a non-loopback --listen address (needs --tls-cert and --tls-key)", Value: config.Bool(&c.AllowRemote)},
 		{Key: "console.tls_cert", Env: "FLARE_CONSOLE_TLS_CERT", Flag: "tls-cert", Help: "TLS certificate file, for --allow-remote", Value: config.String(&c.TLSCert)},
 		{Key: "console.tls_key", Env: "FLARE_CONSOLE_TLS_KEY", Flag: "tls-key", Help: "TLS key file, for --allow-remote", Value: config.String(&c.TLSKey)},
-	}
+	}...)
 }
 
 // runConsoleServe runs the triage console's web UI until interrupted.
