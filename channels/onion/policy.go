@@ -3,25 +3,17 @@ package onion
 import (
 	"net/http"
 	"strings"
+
+	"github.com/flarehq/flare/internal/pagesafety"
 )
 
 // ContentSecurityPolicy is what every onion page is served with: nothing
 // but the page's own styles and images loads, no script runs, forms post
 // only back to the service, and no other site can frame it.
-const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const ContentSecurityPolicy = pagesafety.NoScript
 
 // policyHeaders are set on every response of the onion service.
-var policyHeaders = [][2]string{
-	{"Cache-Control", "no-store"},
-	{"Referrer-Policy", "no-referrer"},
-	{"Content-Security-Policy", ContentSecurityPolicy},
-	{"X-Content-Type-Options", "nosniff"},
-	{"X-Frame-Options", "DENY"},
-	{"Cross-Origin-Opener-Policy", "same-origin"},
-	{"Cross-Origin-Resource-Policy", "same-origin"},
-	{"Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"},
-}
+var policyHeaders = pagesafety.Headers(ContentSecurityPolicy)
 
 // withPolicy wraps h so that every response carries policyHeaders, whatever
 // h set, and no cookie: a source's browser keeps nothing of the visit

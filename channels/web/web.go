@@ -18,6 +18,7 @@ import (
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/pagesafety"
 )
 
 //go:embed static/flare.css
@@ -74,15 +75,7 @@ func (c *Channel) Handler() http.Handler {
 // nothing referred, nothing loaded from elsewhere, no framing.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		pagesafety.Set(w.Header(), pagesafety.NoScript)
 		next.ServeHTTP(w, r)
 	})
 }

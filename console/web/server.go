@@ -22,6 +22,7 @@ import (
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/console/triage"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/pagesafety"
 	"github.com/flarehq/flare/queue"
 )
 
@@ -308,15 +309,7 @@ func (s *Server) Handler() http.Handler {
 // resolve to 127.0.0.1 must not reach the console).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		pagesafety.Set(w.Header(), pagesafety.SelfScript)
 		// With --allow-remote, browsers use whatever name reaches the
 		// machine; TLS (whose certificate names it) stands in.
 		if s.host != "" && !s.cfg.AllowRemote && !s.hostAllowed(r.Host) {
