@@ -248,7 +248,11 @@ func Usage(w io.Writer, name string, settings []Setting) {
 		if s.Flag != "" {
 			head = "  --" + s.Flag
 		}
-		fmt.Fprintf(w, "%s\n        %s\n        [env %s] [file %s]", head, s.Help, s.Env, s.Key)
+		where := "[file " + s.Key + "]"
+		if s.Env != "" {
+			where = "[env " + s.Env + "] " + where
+		}
+		fmt.Fprintf(w, "%s\n        %s\n        %s", head, s.Help, where)
 		if !s.Secret {
 			if d := s.Value.String(); d != "" && d != "[]" {
 				fmt.Fprintf(w, " (default %s)", d)
