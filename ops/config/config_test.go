@@ -12,14 +12,14 @@ import (
 )
 
 type sample struct {
-	Name    string
-	Secret  string
-	List    []string
-	On      bool
-	N       int
-	Size    int64
-	Wait    time.Duration
-	Texts   map[string]map[string]string
+	Name   string
+	Secret string
+	List   []string
+	On     bool
+	N      int
+	Size   int64
+	Wait   time.Duration
+	Texts  map[string]map[string]string
 }
 
 func (s *sample) settings() []Setting {
