@@ -65,23 +65,8 @@ type keyHolder struct {
 
 func newKeyHolder(t *testing.T) keyHolder {
 	t.Helper()
-	file, rcpt, err := crypto.NewIdentity(false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "identity.txt")
-	if err := os.WriteFile(path, file, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r, err := crypto.ParseRecipient(rcpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := crypto.ParseIdentities(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyHolder{recipient: r, identities: ids, identityFile: path}
+	k := testkit.NewKeyHolder(t)
+	return keyHolder{recipient: k.Recipient, identities: k.Identities, identityFile: k.File}
 }
 
 // testGateway is the gateway as flare gateway assembles it: the intake, the

@@ -10,9 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/internal/testkit"
 	"github.com/flarehq/flare/queue/embedded"
 )
@@ -27,16 +25,8 @@ func TestConsoleShowsTwilioTips(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := testkit.FlareBinary(t)
-	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	idPath := filepath.Join(dir, "key.txt")
-	if err := os.WriteFile(idPath, idFile, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ids, _ := crypto.ParseIdentities(idFile, nil)
-	r, _ := crypto.ParseRecipient(recipient)
+	k := testkit.NewKeyHolder(t)
+	idPath, ids, r := k.File, k.Identities, k.Recipient
 	store := filepath.Join(dir, "data", "flare.db")
 	q, err := embedded.Open(context.Background(), store, embedded.Options{})
 	if err != nil {

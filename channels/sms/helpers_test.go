@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 
@@ -64,19 +63,8 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, cfg Config, q queue.Queue) *testEnv {
 	t.Helper()
-	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := crypto.ParseIdentities(idFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := crypto.ParseRecipient(recipient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newTestEnvWith(t, cfg, q, ids, r)
+	k := testkit.NewKeyHolder(t)
+	return newTestEnvWith(t, cfg, q, k.Identities, k.Recipient)
 }
 
 func newTestEnvWith(t testing.TB, cfg Config, q queue.Queue, ids []age.Identity, r age.Recipient) *testEnv {

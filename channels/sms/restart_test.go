@@ -109,14 +109,8 @@ func startGateway(t *testing.T, store, recipient string) (*exec.Cmd, string) {
 // its answer for. Every part is there once, and the message joins in
 // order.
 func TestVonageConcatSurvivesKill(t *testing.T) {
-	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := crypto.ParseIdentities(idFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkit.NewKeyHolder(t)
+	ids, recipient := k.Identities, k.RecipientString
 	store := filepath.Join(t.TempDir(), "flare.db")
 	now := time.Now()
 	send := func(base string, v url.Values) int {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,26 +57,13 @@ type harnessOpts struct {
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	idFile, recipient, err := crypto.NewIdentity(false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := crypto.ParseIdentities(idFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcpt, err := crypto.ParseRecipient(recipient)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkit.NewKeyHolder(t)
+	ids, rcpt := k.Identities, k.Recipient
 	sealer, err := crypto.NewSealer(rcpt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idPath := filepath.Join(t.TempDir(), "identity.txt")
-	if err := os.WriteFile(idPath, idFile, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	idPath := k.File
 	q := o.q
 	if q == nil {
 		url := o.queueURL

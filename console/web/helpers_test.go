@@ -109,18 +109,10 @@ type running struct {
 
 var urlPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+/login\?token=[A-Za-z0-9_-]+`)
 
-// startConsole runs a console for k, sealing triage to all, until the test ends.
-func startConsole(t testing.TB, q queue.Queue, k keyholder, all []age.Recipient) *running {
+// serve runs srv on its own listener until the test ends, and checks that
+// it then stops cleanly.
+func serve(t testing.TB, srv *Server) {
 	t.Helper()
-	logs := &testkit.Buffer{}
-	out := &testkit.Buffer{}
-	srv, err := New(Config{
-		Queue: q, Identities: []age.Identity{k.id}, Recipients: all, Name: k.name,
-		Out: out, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +126,21 @@ func startConsole(t testing.TB, q queue.Queue, k keyholder, all []age.Recipient)
 			t.Errorf("console Run: %v", err)
 		}
 	})
+}
+
+// startConsole runs a console for k, sealing triage to all, until the test ends.
+func startConsole(t testing.TB, q queue.Queue, k keyholder, all []age.Recipient) *running {
+	t.Helper()
+	logs := &testkit.Buffer{}
+	out := &testkit.Buffer{}
+	srv, err := New(Config{
+		Queue: q, Identities: []age.Identity{k.id}, Recipients: all, Name: k.name,
+		Out: out, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, srv)
 	var signIn string
 	for range 100 {
 		if signIn = urlPattern.FindString(string(out.Bytes())); signIn != "" {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -192,14 +191,7 @@ func TestRemoteListenWithTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	serve(t, srv)
 	var link string
 	for range 100 {
 		if link = regexp.MustCompile(`https://127\.0\.0\.1:\d+/login\?token=\S+`).FindString(string(out.Bytes())); link != "" {

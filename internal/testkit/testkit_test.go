@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/flarehq/flare/crypto"
 )
 
 func TestBufferConcurrentWrites(t *testing.T) {
@@ -47,5 +49,27 @@ func TestFlareBinary(t *testing.T) {
 	Cleanup()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("after Cleanup, stat %s: %v", path, err)
+	}
+}
+
+func TestNewKeyHolder(t *testing.T) {
+	k := NewKeyHolder(t)
+	fi, err := os.Stat(k.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("identity file mode %v", fi.Mode().Perm())
+	}
+	s, err := crypto.NewSealer(k.Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.SealBytes([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := crypto.OpenBytes(sealed, k.Identities...); err != nil || string(got) != "x" {
+		t.Fatalf("the identities do not open what is sealed to the recipient: %q %v", got, err)
 	}
 }
