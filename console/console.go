@@ -42,7 +42,13 @@ type Entry struct {
 	// Err says why the tip could not be opened; errors.Is(Err,
 	// ErrNotRecipient) when the identities are not among its recipients.
 	Err error
+	// Authenticity says whether a trusted gateway signed the tip. A
+	// Forged entry must never be linked to others or offered replies.
+	Authenticity crypto.Authenticity
 }
+
+// Forged reports whether the entry's tip failed the gateway signature check.
+func (e Entry) Forged() bool { return e.Authenticity == crypto.Forged }
 
 // ErrNotRecipient means a tip was not sealed to any of the console's
 // identities.
