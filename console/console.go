@@ -18,12 +18,26 @@ import (
 type Console struct {
 	queue      queue.Queue
 	identities []age.Identity
+	trust      crypto.Trust
 }
 
 // New returns a Console reading q with identities.
 func New(q queue.Queue, identities ...age.Identity) *Console {
 	return &Console{queue: q, identities: identities}
 }
+
+// TrustGateways makes the console check every tip's signature against keys,
+// the public keys of the gateways the key-holder runs (from `flare gateway
+// signing-key`), and returns it. Never pass a key read from the queue:
+// whoever can write to the queue could replace it. Without keys every tip
+// is Unverified.
+func (c *Console) TrustGateways(keys ...crypto.GatewayKey) *Console {
+	c.trust = crypto.NewTrust(keys...)
+	return c
+}
+
+// Trust returns the gateway keys the console checks signatures against.
+func (c *Console) Trust() crypto.Trust { return c.trust }
 
 // Queue returns the queue the console reads.
 func (c *Console) Queue() queue.Queue { return c.queue }
@@ -87,10 +101,11 @@ func (c *Console) ListAfter(ctx context.Context, after string) ([]Entry, error) 
 
 func (c *Console) open(m queue.Message) Entry {
 	e := Entry{QueueID: m.ID, Enqueued: m.Enqueued, Sealed: m.Body}
-	t, err := crypto.OpenTip(m.Body, c.identities...)
+	t, sig, err := crypto.OpenSignedTip(m.Body, c.identities...)
 	switch {
 	case err == nil:
 		e.Tip = t
+		e.Authenticity = c.trust.Check(sig)
 	case crypto.IsNotRecipient(err):
 		e.Err = fmt.Errorf("%w: %v", ErrNotRecipient, err)
 	default:

@@ -32,6 +32,17 @@ type Item struct {
 	Err error
 }
 
+// Forged reports whether any of the item's tips failed the gateway
+// signature check: such an item is flagged, sorted last and never linked.
+func (it *Item) Forged() bool {
+	for _, e := range it.Entries {
+		if e.Forged() {
+			return true
+		}
+	}
+	return false
+}
+
 // QueueID is the queue id of the item's first tip.
 func (it *Item) QueueID() string { return it.Entries[0].QueueID }
 

@@ -16,6 +16,9 @@ import (
 // recipients. It holds public keys only and is safe for concurrent use.
 type Sealer struct {
 	recipients []age.Recipient
+	// signer signs every tip sealed; nil seals unsigned tips, which
+	// consoles that trust any gateway key flag as forged.
+	signer *SigningKey
 }
 
 // ErrNoRecipients is returned when a Sealer would have no one to seal to.
@@ -33,6 +36,14 @@ func NewSealer(recipients ...age.Recipient) (*Sealer, error) {
 		return nil, fmt.Errorf("key-holder recipients: %w", err)
 	}
 	return &Sealer{recipients: recipients}, nil
+}
+
+// SignedBy returns a Sealer like s that signs every tip with key, inside the
+// ciphertext.
+func (s *Sealer) SignedBy(key *SigningKey) *Sealer {
+	c := *s
+	c.signer = key
+	return &c
 }
 
 // ParseRecipient parses one age recipient string: age1… (X25519) or
@@ -84,7 +95,7 @@ func ParseRecipientsFile(r io.Reader) ([]age.Recipient, error) {
 // SealTip returns t as one age message to every recipient, its plaintext
 // padded (see PaddedSize).
 func (s *Sealer) SealTip(t *Tip) ([]byte, error) {
-	plain, err := encodeEnvelope(t)
+	plain, err := encodeEnvelope(t, s.signer)
 	if err != nil {
 		return nil, fmt.Errorf("seal tip: %w", err)
 	}
@@ -143,15 +154,22 @@ func OpenBytes(sealed []byte, identities ...age.Identity) ([]byte, error) {
 // an error wrapping age.ErrIncorrectIdentity (check with IsNotRecipient)
 // when none of the identities is a recipient of the tip.
 func OpenTip(sealed []byte, identities ...age.Identity) (*Tip, error) {
+	t, _, err := OpenSignedTip(sealed, identities...)
+	return t, err
+}
+
+// OpenSignedTip is OpenTip that also returns what the envelope says about
+// its signature; Trust.Check turns that into an Authenticity.
+func OpenSignedTip(sealed []byte, identities ...age.Identity) (*Tip, Signature, error) {
 	plain, err := open(sealed, identities)
 	if err != nil {
-		return nil, err
+		return nil, Signature{}, err
 	}
-	t, err := decodeEnvelope(plain)
+	t, sig, err := decodeEnvelope(plain)
 	if err != nil {
-		return nil, fmt.Errorf("open tip: %w", err)
+		return nil, Signature{}, fmt.Errorf("open tip: %w", err)
 	}
-	return t, nil
+	return t, sig, nil
 }
 
 func open(sealed []byte, identities []age.Identity) ([]byte, error) {

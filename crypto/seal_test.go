@@ -167,13 +167,13 @@ func TestSealedSizeHidesLength(t *testing.T) {
 }
 
 func TestEnvelopeRefusesUnknownVersion(t *testing.T) {
-	for _, plain := range []string{`{"flare_envelope":2,"id":"x"}`, `{"id":"x"}`, `not json`} {
-		if _, err := decodeEnvelope([]byte(plain)); err == nil {
+	for _, plain := range []string{`{"flare_envelope":2,"id":"x"}`, `{"flare_envelope":2,"tip":"x"}`, `{"id":"x"}`, `not json`} {
+		if _, _, err := decodeEnvelope([]byte(plain)); err == nil {
 			t.Errorf("decodeEnvelope(%q) accepted", plain)
 		}
 	}
-	if _, err := decodeEnvelope([]byte(`{"flare_envelope":2}`)); !errors.Is(err, ErrUnsupportedVersion) {
-		t.Errorf("version 2: want ErrUnsupportedVersion, got %v", err)
+	if _, _, err := decodeEnvelope([]byte(`{"flare_envelope":3}`)); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("version 3: want ErrUnsupportedVersion, got %v", err)
 	}
 }
 

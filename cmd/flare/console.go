@@ -23,26 +23,54 @@ import (
 
 // consoleConfig is the settings every console subcommand shares.
 type consoleConfig struct {
-	Identity string
-	Queue    string
-	JSON     bool
-	Output   string
+	keyholderConfig
+	JSON   bool
+	Output string
 }
 
 func (c *consoleConfig) settings() []config.Setting {
-	return append(keyholderSettings(&c.Identity, &c.Queue),
+	return append(c.keyholderConfig.settings(),
 		config.Setting{Key: "json", Env: "", Flag: "json", Help: "machine-readable output", Value: config.Bool(&c.JSON)},
 		config.Setting{Key: "output", Env: "", Flag: "o", Help: "export: the file to write", Value: config.String(&c.Output)},
 	)
 }
 
-// keyholderSettings are the two settings every console command shares:
-// whose identity opens the tips, and which queue holds them.
-func keyholderSettings(identity, queue *string) []config.Setting {
+// keyholderConfig is the settings every console command shares: whose
+// identity opens the tips, which queue holds them, and which gateways'
+// signatures make a tip genuine.
+type keyholderConfig struct {
+	Identity    string
+	Queue       string
+	GatewayKeys []string
+}
+
+func (c *keyholderConfig) settings() []config.Setting {
 	return []config.Setting{
-		{Key: "identity", Env: "FLARE_IDENTITY", Flag: "identity", Help: "the key-holder's age identity file (plain, passphrase-protected — asked for on the terminal — or plugin)", Value: config.String(identity)},
-		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH or redis://…", Value: config.String(queue)},
+		{Key: "identity", Env: "FLARE_IDENTITY", Flag: "identity", Help: "the key-holder's age identity file (plain, passphrase-protected — asked for on the terminal — or plugin)", Value: config.String(&c.Identity)},
+		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH or redis://…", Value: config.String(&c.Queue)},
+		{Key: "gateway_keys", Env: "FLARE_GATEWAY_KEYS", Flag: "gateway-key", Help: "a gateway's public signing key (flaregw-ed25519:…, from `flare gateway signing-key`): tips not signed by one of these are flagged as forged; repeatable, comma-separated in the environment", Value: config.Strings(&c.GatewayKeys)},
 	}
+}
+
+// noGatewayKeyWarning is printed when a console has no gateway key to check
+// tips against.
+const noGatewayKeyWarning = "warning: no --gateway-key given: the console cannot tell tips from your gateways from tips forged by someone who can write to the queue (run `flare gateway signing-key` on each gateway)"
+
+// gatewayKeys parses the configured gateway keys, warning on stderr when
+// there are none.
+func (c *keyholderConfig) gatewayKeys(stderr io.Writer) ([]crypto.GatewayKey, error) {
+	var all []string
+	for _, s := range c.GatewayKeys {
+		all = append(all, strings.Split(s, ",")...)
+	}
+	keys, err := crypto.ParseGatewayKeys(all)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(stderr, noGatewayKeyWarning)
+	}
+	return keys, nil
 }
 
 const consoleUsage = `Usage: flare console COMMAND [flags]
@@ -76,13 +104,18 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 	default:
 		return usageError("unknown console command %q", sub)
 	}
-	cfg := consoleConfig{Queue: "file:" + filepath.Join("flare-data", "flare.db")}
+	var cfg consoleConfig
+	cfg.Queue = "file:" + filepath.Join("flare-data", "flare.db")
 	pos, err := config.Load("console "+sub, cfg.settings(), interleave(args), a.environ, a.stderr)
 	if err != nil {
 		return err
 	}
 	if cfg.Identity == "" {
 		return usageError("give the key-holder identity with --identity FILE")
+	}
+	keys, err := cfg.gatewayKeys(a.stderr)
+	if err != nil {
+		return err
 	}
 	ids, err := crypto.LoadIdentities(cfg.Identity, a.passphrase)
 	if err != nil {
@@ -93,7 +126,7 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("open queue: %w", err)
 	}
 	defer q.Close()
-	c := console.New(q, ids...)
+	c := console.New(q, ids...).TrustGateways(keys...)
 	switch sub {
 	case "list":
 		return consoleList(ctx, a, c, cfg, pos)
@@ -155,6 +188,9 @@ type listRow struct {
 	Kind     crypto.Kind `json:"kind,omitempty"`
 	Preview  string      `json:"preview,omitempty"`
 	Error    string      `json:"error,omitempty"`
+	// Authenticity is "authentic", "forged" or "unverified" (no
+	// --gateway-key configured).
+	Authenticity string `json:"authenticity,omitempty"`
 }
 
 func consoleList(ctx context.Context, a *app, c *console.Console, cfg consoleConfig, pos []string) error {
@@ -172,6 +208,7 @@ func consoleList(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 		if e.Tip != nil {
 			r.TipID, r.Received, r.Channel, r.Kind = e.Tip.ID, e.Tip.Received, e.Tip.Channel, e.Tip.Kind
 			r.Preview = preview(e.Tip.Text, 60)
+			r.Authenticity = e.Authenticity.String()
 		} else {
 			unreadable++
 			r.Error = e.Err.Error()
@@ -191,7 +228,11 @@ func consoleList(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t(cannot open: not sealed to this identity)\n", r.ID, r.Received.Format("2006-01-02 15:04"))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Received.Format("2006-01-02 15:04"), r.Channel, r.Kind, r.Preview)
+		kind := string(r.Kind)
+		if r.Authenticity == crypto.Forged.String() {
+			kind = "FORGED " + kind
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Received.Format("2006-01-02 15:04"), r.Channel, kind, r.Preview)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -236,6 +277,10 @@ func printable(text string) string {
 	}, text)
 }
 
+// forgedWarning heads a forged tip: whoever wrote it could seal to the
+// key-holders but could not sign as any of their gateways.
+const forgedWarning = "FORGED: this tip was not signed by any gateway you trust (--gateway-key). Someone who can write to the queue may have made it: do not act on it or contact anyone it names."
+
 func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleConfig, pos []string) error {
 	if len(pos) != 1 {
 		return usageError("show takes one tip id")
@@ -249,12 +294,16 @@ func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	}
 	if cfg.JSON {
 		return writeJSONOut(a.stdout, struct {
-			ID string `json:"id"`
+			ID           string `json:"id"`
+			Authenticity string `json:"authenticity"`
 			*crypto.Tip
-		}{e.QueueID, e.Tip})
+		}{e.QueueID, e.Authenticity.String(), e.Tip})
 	}
 	t := e.Tip
 	w := a.stdout
+	if e.Forged() {
+		fmt.Fprintln(w, forgedWarning)
+	}
 	fmt.Fprintf(w, "ID:        %s\n", e.QueueID)
 	fmt.Fprintf(w, "Tip:       %s\n", t.ID)
 	fmt.Fprintf(w, "Receipt:   %s\n", t.Receipt)

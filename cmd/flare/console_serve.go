@@ -15,8 +15,7 @@ import (
 
 // consoleServeConfig is the settings of "flare console serve".
 type consoleServeConfig struct {
-	Identity       string
-	Queue          string
+	keyholderConfig
 	Recipients     []string
 	RecipientsFile string
 	Name           string
@@ -27,7 +26,7 @@ type consoleServeConfig struct {
 }
 
 func (c *consoleServeConfig) settings() []config.Setting {
-	return append(keyholderSettings(&c.Identity, &c.Queue), []config.Setting{
+	return append(c.keyholderConfig.settings(), []config.Setting{
 		{Key: "recipients", Env: "FLARE_RECIPIENTS", Flag: "recipient", Help: "every key-holder's age recipient, yours included: triage notes are sealed to them; repeatable", Value: config.Strings(&c.Recipients)},
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "file of every key-holder's recipient, one a line (the gateway's recipients file)", Value: config.String(&c.RecipientsFile)},
 		{Key: "console.name", Env: "FLARE_CONSOLE_NAME", Flag: "name", Help: "your name in triage notes and history (default: your public key)", Value: config.String(&c.Name)},
@@ -40,7 +39,8 @@ func (c *consoleServeConfig) settings() []config.Setting {
 
 // runConsoleServe runs the triage console's web UI until interrupted.
 func runConsoleServe(ctx context.Context, a *app, args []string) error {
-	cfg := consoleServeConfig{Queue: "file:" + filepath.Join("flare-data", "flare.db")}
+	var cfg consoleServeConfig
+	cfg.Queue = "file:" + filepath.Join("flare-data", "flare.db")
 	pos, err := config.Load("console serve", cfg.settings(), args, a.environ, a.stderr)
 	if err != nil {
 		return err
@@ -53,6 +53,10 @@ func runConsoleServe(ctx context.Context, a *app, args []string) error {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return usageError("give both --tls-cert and --tls-key")
+	}
+	keys, err := cfg.gatewayKeys(a.stderr)
+	if err != nil {
+		return err
 	}
 	ids, err := crypto.LoadIdentities(cfg.Identity, a.passphrase)
 	if err != nil {
@@ -74,6 +78,7 @@ func runConsoleServe(ctx context.Context, a *app, args []string) error {
 	return web.Serve(ctx, web.Config{
 		Queue:       q,
 		Identities:  ids,
+		GatewayKeys: keys,
 		Recipients:  recipients,
 		Name:        cfg.Name,
 		Listen:      cfg.Listen,

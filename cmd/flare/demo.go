@@ -80,16 +80,23 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	queueURL := cfg.Core.QueueURL()
 	self := selfCommand()
+	signingKey, _, err := crypto.LoadOrCreateSigningKey(signingKeyPath(&cfg.Core))
+	if err != nil {
+		return err
+	}
+	// The console checks every tip against the gateway's key; the demo
+	// prints it into the commands so that they work as they are.
+	trust := " --gateway-key " + signingKey.Public().String()
 	fmt.Fprintf(a.stdout, `Flare demo is running. Everything is in %s.
 
   Send a tip:   http://%s/
 
   Read tips as the key-holder:
-    %s console list --identity %s --queue %s
-    %s console show ID --identity %s --queue %s
+    %s console list --identity %s --queue %s%s
+    %s console show ID --identity %s --queue %s%s
 
 Stop with Ctrl-C.%s
-`, root, ln.Addr(), self, identityPath, queueURL, self, identityPath, queueURL, keepNote(*keep || *dir != "", root))
+`, root, ln.Addr(), self, identityPath, queueURL, trust, self, identityPath, queueURL, trust, keepNote(*keep || *dir != "", root))
 	return g.server.Run(ctx, ln)
 }
 

@@ -74,6 +74,9 @@ func loadGatewayConfig(cfg *gatewayConfig, args, environ []string, stderr ...io.
 }
 
 func runGateway(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 && args[0] == "signing-key" {
+		return runGatewaySigningKey(a, args[1:])
+	}
 	cfg := defaultGatewayConfig()
 	settings, err := loadGatewayConfig(cfg, args, a.environ, a.stderr)
 	if err != nil {
@@ -127,6 +130,14 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err := os.MkdirAll(core.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	signingKey, created, err := crypto.LoadOrCreateSigningKey(signingKeyPath(core))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("gateway signing key created; give its public half to the key-holders' consoles (--gateway-key)", "gateway_key", signingKey.Public().String())
+	}
+	sealer = sealer.SignedBy(signingKey)
 	hasher, err := loadHasher(core)
 	if err != nil {
 		return nil, err

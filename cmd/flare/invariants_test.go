@@ -151,7 +151,7 @@ func TestExportDecryptsWithAgeCLI(t *testing.T) {
 			if err != nil {
 				t.Fatalf("age -d: %v\n%s", err, out)
 			}
-			if !strings.Contains(string(out), `"text":"exported tip ✓"`) || !strings.Contains(string(out), `"flare_envelope":1`) {
+			if !strings.Contains(string(out), `"text":"exported tip ✓"`) || !strings.Contains(string(out), `"flare_envelope":2`) || !strings.Contains(string(out), `"signer":"flaregw-ed25519:`) {
 				t.Fatalf("age -d printed:\n%s", out)
 			}
 			// A second export to the same file is refused.

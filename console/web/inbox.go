@@ -105,6 +105,8 @@ func sortItems(items []console.Item, records map[string]triage.Record) {
 	slices.SortStableFunc(items, func(a, b console.Item) int {
 		sa, sb := status(a), status(b)
 		return cmp.Or(
+			// A forged tip never jumps the queue as a fake distress call.
+			cmp.Compare(b2i(a.Forged()), b2i(b.Forged())),
 			cmp.Compare(b2i(!sa.Open()), b2i(!sb.Open())),
 			cmp.Compare(console.Urgency(a.Tip.Kind), console.Urgency(b.Tip.Kind)),
 			cmp.Compare(b2i(sa != triage.StatusNew), b2i(sb != triage.StatusNew)),

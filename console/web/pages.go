@@ -95,6 +95,7 @@ type row struct {
 	Attachments, Related                 int
 	Missing                              []int
 	Parts                                int
+	Forged                               bool
 }
 
 type inboxBody struct {
@@ -141,7 +142,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 			Receipt: it.Tip.Receipt, Kind: it.Tip.Kind, Received: it.Received(),
 			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
 			Attachments: len(it.Tip.Attachments), Related: len(snap.related[it.Key]),
-			Missing: it.Missing, Parts: len(it.Entries),
+			Missing: it.Missing, Parts: len(it.Entries), Forged: it.Forged(),
 		})
 	}
 	s.render(w, http.StatusOK, "inbox", "Inbox", body)

@@ -31,6 +31,10 @@ type Config struct {
 	Queue queue.Queue
 	// Identities are the key-holder's: they open tips and triage records.
 	Identities []age.Identity
+	// GatewayKeys are the public signing keys of the key-holder's
+	// gateways: a tip not signed by one of them is shown as forged. Empty
+	// means every tip is shown as unverified.
+	GatewayKeys []crypto.GatewayKey
 	// Recipients are every key-holder's recipients, this one's included:
 	// triage state is sealed to them. Empty means the recipients of
 	// Identities (only this key-holder could read the triage state).
@@ -128,7 +132,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	return &Server{
 		cfg:     cfg,
-		con:     console.New(cfg.Queue, cfg.Identities...),
+		con:     console.New(cfg.Queue, cfg.Identities...).TrustGateways(cfg.GatewayKeys...),
 		triage:  store,
 		me:      name,
 		pubkeys: pubkeys,
