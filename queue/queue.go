@@ -83,6 +83,10 @@ type Queue interface {
 	// List returns up to count messages with ids greater than after (""
 	// for the start), oldest first, without reading them as a consumer.
 	List(ctx context.Context, stream, after string, count int) ([]Message, error)
+	// Delete removes messages from stream for good, with every group's
+	// bookkeeping of them: deleted means gone, not acknowledged. Unknown
+	// ids are not an error.
+	Delete(ctx context.Context, stream string, ids ...string) error
 
 	ChunkStore
 	Records
@@ -123,6 +127,9 @@ type Records interface {
 	LogEntries(ctx context.Context, key string) ([][]byte, error)
 	// ListRecords returns the keys that start with prefix.
 	ListRecords(ctx context.Context, prefix string) ([]string, error)
+	// DeleteRecord removes the record under key and its log for good; a
+	// missing record is not an error.
+	DeleteRecord(ctx context.Context, key string) error
 }
 
 var (

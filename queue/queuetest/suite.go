@@ -42,6 +42,8 @@ func RunStore(t *testing.T, open Opener) {
 		{"Logs", testLogs},
 		{"ListRecords", testListRecords},
 		{"Remember", testRemember},
+		{"Delete", testDelete},
+		{"DeleteRecord", testDeleteRecord},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Close", testClose},
 	})
@@ -58,6 +60,7 @@ func RunStreams(t *testing.T, open Opener) {
 		{"ConsumersShareWork", testConsumersShareWork},
 		{"ConcurrentConsumers", testConcurrentConsumers},
 		{"Redelivery", testRedelivery},
+		{"DeleteDropsPending", testDeleteDropsPending},
 		{"BlockWakesOnEnqueue", testBlockWakes},
 		{"BlockTimesOut", testBlockTimesOut},
 		{"ContextCancel", testContextCancel},
