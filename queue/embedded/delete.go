@@ -36,7 +36,7 @@ func (s *Store) Delete(ctx context.Context, stream string, ids ...string) error 
 	if err != nil {
 		return fmt.Errorf("embedded queue: delete from %s: %w", stream, err)
 	}
-	return nil
+	return s.truncateWAL(ctx)
 }
 
 // DeleteRecord implements queue.Records.
@@ -50,6 +50,20 @@ func (s *Store) DeleteRecord(ctx context.Context, key string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("embedded queue: delete record: %w", err)
+	}
+	return s.truncateWAL(ctx)
+}
+
+// truncateWAL copies the write-ahead log into the database and empties it,
+// so that the frames that held deleted data are gone from the disk as well
+// (secure_delete has already zeroed the data's pages). A reader in another
+// process holding an old snapshot can keep the log from being emptied; then
+// the frames go at a later checkpoint, and the delete itself still stands.
+func (s *Store) truncateWAL(ctx context.Context) error {
+	var busy, logFrames, checkpointed int
+	err := s.read.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
+	if err != nil {
+		return fmt.Errorf("embedded queue: checkpoint after delete: %w", s.readErr(err))
 	}
 	return nil
 }

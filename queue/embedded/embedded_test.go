@@ -133,8 +133,8 @@ func TestDurableSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sync != 2 || mode != "wal" || secure != 2 {
-		t.Fatalf("synchronous=%d journal_mode=%s secure_delete=%d, want 2 (FULL), wal and 2 (FAST)", sync, mode, secure)
+	if sync != 2 || mode != "wal" || secure != 1 {
+		t.Fatalf("synchronous=%d journal_mode=%s secure_delete=%d, want 2 (FULL), wal and 1 (ON)", sync, mode, secure)
 	}
 }
 

@@ -144,9 +144,10 @@ func dataSource(abs string, busy time.Duration) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(OFF)")
-	// Zero deleted rows where that costs no extra I/O, so that a deleted
-	// blob's ciphertext or an expired keyed hash lingers less in the file.
-	q.Add("_pragma", "secure_delete(FAST)")
+	// Zero every deleted row, overflow pages included, so that a deleted
+	// reply, tip or blob is gone from the file, not just unlinked (FAST
+	// left a deleted reply's ciphertext in freed overflow pages).
+	q.Add("_pragma", "secure_delete(ON)")
 	// Let the WAL shrink back after a burst of large attachments instead
 	// of keeping its largest size for ever.
 	q.Add("_pragma", "journal_size_limit(67108864)")
