@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -37,6 +38,9 @@ func NewSealer(recipients ...age.Recipient) (*Sealer, error) {
 	}
 	return &Sealer{recipients: recipients}, nil
 }
+
+// Recipients returns the recipients s seals to.
+func (s *Sealer) Recipients() []age.Recipient { return slices.Clone(s.recipients) }
 
 // SignedBy returns a Sealer like s that signs every tip with key, inside the
 // ciphertext.

@@ -64,7 +64,12 @@ type Tip struct {
 	Sender *Sender `json:"sender,omitempty"`
 	// Reply is where a reply to the source goes, if the source wants
 	// replies. The gateway also seals it to its own outbound key.
-	Reply       *ReplyAddress   `json:"reply,omitempty"`
+	Reply *ReplyAddress `json:"reply,omitempty"`
+	// Inbox is the age recipient of the source's inbox code (web and
+	// onion): key-holders seal replies to it, and every tip the source
+	// sends from that inbox carries the same recipient, so that it joins
+	// the same case.
+	Inbox       string          `json:"inbox,omitempty"`
 	Attachments []AttachmentRef `json:"attachments,omitempty"`
 	// Part is set when a channel had to seal a message in pieces as they
 	// arrived (an SMS sent as several parts): the console joins the tips

@@ -26,10 +26,11 @@ type consoleConfig struct {
 	keyholderConfig
 	JSON   bool
 	Output string
+	reply  replyConfig
 }
 
 func (c *consoleConfig) settings() []config.Setting {
-	return append(c.keyholderConfig.settings(),
+	return append(append(c.keyholderConfig.settings(), c.reply.settings()...),
 		config.Setting{Key: "json", Env: "", Flag: "json", Help: "machine-readable output", Value: config.Bool(&c.JSON)},
 		config.Setting{Key: "output", Env: "", Flag: "o", Help: "export: the file to write", Value: config.String(&c.Output)},
 	)
@@ -82,6 +83,10 @@ Commands:
   save ID N -o F   decrypt the tip's attachment number N to file F
   serve            the triage console in your browser, on 127.0.0.1
                    (flare console serve --help for its flags)
+  reply ID --text T   reply to the source of a web or onion tip: they read it
+                   with their inbox code (--recipients-file: every key-holder)
+  replies ID       the case's replies and where each stands
+  stop-contact ID  the kill switch: withdraw every unread reply, allow no more
 
 Each takes --identity FILE and --queue URL (or FLARE_IDENTITY, FLARE_QUEUE),
 and --json for machine-readable output.
@@ -100,7 +105,7 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return runConsoleServe(ctx, a, args)
 	}
 	switch sub {
-	case "list", "show", "export", "save":
+	case "list", "show", "export", "save", "reply", "replies", "stop-contact":
 	default:
 		return usageError("unknown console command %q", sub)
 	}
@@ -134,6 +139,8 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return consoleShow(ctx, a, c, cfg, pos)
 	case "export":
 		return consoleExport(ctx, a, c, cfg, pos)
+	case "reply", "replies", "stop-contact":
+		return consoleReplies(ctx, a, c, sub, cfg, pos)
 	default:
 		return consoleSave(ctx, a, c, cfg, pos)
 	}

@@ -1,0 +1,98 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/flarehq/flare/channels/inbox"
+	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/queue/embedded"
+)
+
+func TestWebRepliesAndKillSwitch(t *testing.T) {
+	ctx := context.Background()
+	store, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "flare.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	alice, _ := age.GenerateX25519Identity()
+	bob, _ := age.GenerateX25519Identity()
+	sealer, err := crypto.NewSealer(alice.Recipient(), bob.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := inbox.New(store, inbox.DefaultConfig)
+	code, rcpt, err := box.NewCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := &Item{Key: "1-1", Entries: []Entry{{QueueID: "1-1"}}, Tip: &crypto.Tip{ID: "t", Channel: "web", Kind: crypto.KindDistress, Text: "help", Inbox: rcpt}}
+	ra := NewReplies(store, sealer, []age.Identity{alice})
+	rb := NewReplies(store, sealer, []age.Identity{bob})
+
+	first, err := ra.SendWeb(ctx, item, "Which building?", "en", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := ra.SendWeb(ctx, item, "What are the names?", "en", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := box.Open(ctx, "onion", code)
+	if err != nil || len(opened.Replies) != 2 {
+		t.Fatalf("source sees %+v, %v", opened, err)
+	}
+	// Another key-holder sees the same book.
+	book, _, err := rb.Book(ctx, item.Key)
+	if err != nil || len(book.Replies) != 2 || book.Replies[0].Text != "Which building?" {
+		t.Fatalf("bob's view of the book: %+v, %v", book, err)
+	}
+	if st, _ := rb.ReplyState(ctx, book.Replies[0]); st != "waiting" {
+		t.Fatalf("state = %s, want waiting", st)
+	}
+	if err := box.Delete(ctx, "onion", code, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rb.ReplyState(ctx, book.Replies[0]); st != "read" {
+		t.Fatalf("state after the source deleted it = %s, want read", st)
+	}
+
+	// The kill switch withdraws what is still waiting and blocks new replies.
+	book, err = rb.StopContact(ctx, item.Key, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !book.NoContact || book.NoContactBy != "bob" {
+		t.Fatalf("book after stop: %+v", book)
+	}
+	for _, s := range book.Replies {
+		want := map[string]string{first.ID: "read", second.ID: "cancelled"}[s.ID]
+		if st, _ := ra.ReplyState(ctx, s); st != want {
+			t.Errorf("reply %s: state %s, want %s", s.ID, st, want)
+		}
+	}
+	if opened, _ := box.Open(ctx, "onion", code); len(opened.Replies) != 0 {
+		t.Fatalf("the source still sees %d replies after the kill switch", len(opened.Replies))
+	}
+	if _, err := ra.SendWeb(ctx, item, "one more", "en", "alice"); !errors.Is(err, ErrNoContact) {
+		t.Fatalf("reply after the kill switch: %v", err)
+	}
+
+	// Forged tips and tips without an inbox get no reply.
+	forged := &Item{Key: "2-1", Entries: []Entry{{QueueID: "2-1", Authenticity: crypto.Forged}}, Tip: &crypto.Tip{Inbox: rcpt}}
+	if _, err := ra.SendWeb(ctx, forged, "x", "", "alice"); !errors.Is(err, ErrForgedNoReply) {
+		t.Fatalf("reply to a forged tip: %v", err)
+	}
+	noInbox := &Item{Key: "3-1", Entries: []Entry{{QueueID: "3-1"}}, Tip: &crypto.Tip{Channel: "sms"}}
+	if _, err := ra.SendWeb(ctx, noInbox, "x", "", "alice"); !errors.Is(err, ErrNoInbox) {
+		t.Fatalf("reply without an inbox: %v", err)
+	}
+	if b, _, _ := ra.Book(ctx, "3-1"); len(b.Replies) != 0 {
+		t.Fatal("a refused reply was entered in the book")
+	}
+}
