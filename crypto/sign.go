@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -107,8 +106,8 @@ func signedMessage(tipJSON []byte) []byte {
 // if there is no file, creates one with mode 0600. A file readable by
 // others is refused: whoever reads it can sign tips as this gateway.
 func LoadOrCreateSigningKey(path string) (k *SigningKey, created bool, err error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := readPrivateFile(path)
+	if errors.Is(err, errNoFile) {
 		k, err := GenerateSigningKey()
 		if err != nil {
 			return nil, false, err
@@ -117,28 +116,13 @@ func LoadOrCreateSigningKey(path string) (k *SigningKey, created bool, err error
 		if err != nil {
 			return nil, false, fmt.Errorf("encode signing key: %w", err)
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, false, fmt.Errorf("create signing key: %w", err)
-		}
-		werr := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if werr == nil {
-			werr = f.Sync()
-		}
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(path)
-			return nil, false, fmt.Errorf("write signing key: %w", werr)
+		if err := writePrivateFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+			return nil, false, fmt.Errorf("signing key: %w", err)
 		}
 		return k, true, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read signing key: %w", err)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("signing key %s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+		return nil, false, fmt.Errorf("signing key: %w", err)
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {

@@ -77,6 +77,9 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 	if len(args) > 0 && args[0] == "signing-key" {
 		return runGatewaySigningKey(a, args[1:])
 	}
+	if len(args) > 0 && args[0] == "outbound-recipient" {
+		return runGatewayOutboundRecipient(a, args[1:])
+	}
 	cfg := defaultGatewayConfig()
 	settings, err := loadGatewayConfig(cfg, args, a.environ, a.stderr)
 	if err != nil {
@@ -138,6 +141,13 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		log.Info("gateway signing key created; give its public half to the key-holders' consoles (--gateway-key)", "gateway_key", signingKey.Public().String())
 	}
 	sealer = sealer.SignedBy(signingKey)
+	outbound, created, err := crypto.LoadOrCreateOutboundIdentity(outboundKeyPath(core))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("gateway outbound identity created; key-holders seal Telegram and SMS replies to its recipient (--gateway-recipient)", "outbound_recipient", outbound.Recipient().String())
+	}
 	hasher, err := loadHasher(core)
 	if err != nil {
 		return nil, err
