@@ -47,6 +47,15 @@ type SentReply struct {
 	// Cancelled is set when a key-holder took the reply back, or the
 	// case's kill switch did, before the source read it.
 	Cancelled bool `json:"cancelled,omitempty"`
+	// QueueID is the outbox entry of a Telegram, SMS or WhatsApp reply.
+	QueueID string `json:"queue_id,omitempty"`
+	// When is the outbox entry's delivery time: "checkin" or "now".
+	When string `json:"when,omitempty"`
+	// Template names the deployment's reviewed text an SMS reply uses.
+	Template string `json:"template,omitempty"`
+	// ApprovedBy is the second key-holder who approved an SMS reply;
+	// until then it waits in the book only, never in the outbox.
+	ApprovedBy string `json:"approved_by,omitempty"`
 }
 
 // Book is a case's replies and its reply-safety policy.
@@ -173,12 +182,173 @@ func (r *Replies) ReplyState(ctx context.Context, s SentReply) (string, error) {
 		}
 		return string(st), nil
 	}
-	return "unknown", nil
+	if s.QueueID == "" {
+		return "awaiting approval", nil
+	}
+	val, _, err := r.records.GetRecord(ctx, outboxStateKey(s.ID))
+	if err == nil {
+		return string(val), nil
+	}
+	if !errors.Is(err, queue.ErrNotFound) {
+		return "", fmt.Errorf("reply state: %w", err)
+	}
+	if s.When == crypto.DeliverAtCheckIn {
+		return "waiting for check-in", nil
+	}
+	return "waiting", nil
+}
+
+// outboxStateKey is where gateways record how an outbox reply ended; it
+// matches gateway.StateKey.
+func outboxStateKey(replyID string) string { return "outbox-state/" + replyID }
+
+// Outbox is a queue that takes outbox entries: Telegram, SMS and WhatsApp
+// replies, sealed to the gateways that deliver them.
+type Outbox interface {
+	Enqueue(ctx context.Context, stream string, body []byte) (string, error)
+	Delete(ctx context.Context, stream string, ids ...string) error
+}
+
+// SendOutbox seals e to the gateways' outbound recipients (the ones the
+// key-holder configured, never keys read from the queue) and puts it in the
+// outbox, after entering it in the case's book.
+func (r *Replies) SendOutbox(ctx context.Context, q Outbox, item *Item, gateways []age.Recipient, e crypto.OutboxEntry, by string) (SentReply, error) {
+	if err := replyable(item, gateways); err != nil {
+		return SentReply{}, err
+	}
+	if e.ID == "" {
+		e.ID = inbox.NewReplyID()
+	}
+	e.Case = item.Key
+	if err := e.Validate(); err != nil {
+		return SentReply{}, fmt.Errorf("reply: %w", err)
+	}
+	sent := SentReply{ID: e.ID, Channel: e.Channel, Text: e.Text, Lang: e.Lang, By: by, Written: crypto.CoarsenHour(r.now()), When: e.When, Template: e.Template}
+	if _, err := r.update(ctx, item.Key, func(b *Book) error {
+		if b.NoContact {
+			return ErrNoContact
+		}
+		b.Replies = append(b.Replies, sent)
+		return nil
+	}); err != nil {
+		return SentReply{}, fmt.Errorf("reply: %w", err)
+	}
+	return r.enqueue(ctx, q, item.Key, gateways, e, sent)
+}
+
+func replyable(item *Item, gateways []age.Recipient) error {
+	switch {
+	case item.Tip == nil:
+		return fmt.Errorf("reply: %w", ErrReplyChannel)
+	case item.Forged():
+		return fmt.Errorf("reply: %w", ErrForgedNoReply)
+	case len(gateways) == 0:
+		return fmt.Errorf("reply: no gateway recipient: give the gateways' outbound recipients (--gateway-recipient)")
+	}
+	return nil
+}
+
+// enqueue seals e and puts it in the outbox, noting its queue id in the
+// book, or marking the book's entry cancelled if it could not.
+func (r *Replies) enqueue(ctx context.Context, q Outbox, caseKey string, gateways []age.Recipient, e crypto.OutboxEntry, sent SentReply) (SentReply, error) {
+	sealed, err := crypto.SealOutbox(&e, gateways...)
+	if err == nil {
+		sent.QueueID, err = q.Enqueue(ctx, queue.StreamOutbox, sealed)
+	}
+	if err != nil {
+		r.mark(context.WithoutCancel(ctx), caseKey, e.ID, func(s *SentReply) { s.Cancelled = true })
+		return SentReply{}, fmt.Errorf("reply: %w", err)
+	}
+	if _, err := r.mark(ctx, caseKey, e.ID, func(s *SentReply) { s.QueueID = sent.QueueID }); err != nil {
+		return SentReply{}, err
+	}
+	return sent, nil
+}
+
+// ErrSameApprover means the key-holder who proposed an SMS reply tried to
+// approve it too: a second key-holder must.
+var ErrSameApprover = errors.New("a second key-holder must approve this reply")
+
+// ProposeSMS enters an SMS or WhatsApp reply in the case's book, waiting for
+// a second key-holder's approval; nothing reaches the outbox yet. text is
+// the template's text in lang, as the deployment reviewed it.
+func (r *Replies) ProposeSMS(ctx context.Context, item *Item, channel, template, lang, text, by string) (SentReply, error) {
+	if item.Tip == nil {
+		return SentReply{}, fmt.Errorf("reply: %w", ErrReplyChannel)
+	}
+	if item.Forged() {
+		return SentReply{}, fmt.Errorf("reply: %w", ErrForgedNoReply)
+	}
+	sent := SentReply{ID: inbox.NewReplyID(), Channel: channel, Text: text, Lang: lang, Template: template, By: by, Written: crypto.CoarsenHour(r.now()), When: crypto.DeliverNow}
+	if _, err := r.update(ctx, item.Key, func(b *Book) error {
+		if b.NoContact {
+			return ErrNoContact
+		}
+		b.Replies = append(b.Replies, sent)
+		return nil
+	}); err != nil {
+		return SentReply{}, fmt.Errorf("reply: %w", err)
+	}
+	return sent, nil
+}
+
+// ApproveSMS is a second key-holder's approval of a proposed SMS reply: it
+// seals the reply with address to the gateways and puts it in the outbox.
+func (r *Replies) ApproveSMS(ctx context.Context, q Outbox, item *Item, gateways []age.Recipient, replyID, address string, expires time.Time, by string) (SentReply, error) {
+	if err := replyable(item, gateways); err != nil {
+		return SentReply{}, err
+	}
+	var sent SentReply
+	if _, err := r.update(ctx, item.Key, func(b *Book) error {
+		if b.NoContact {
+			return ErrNoContact
+		}
+		for i := range b.Replies {
+			s := &b.Replies[i]
+			if s.ID != replyID {
+				continue
+			}
+			switch {
+			case s.Cancelled:
+				return errors.New("this reply was cancelled")
+			case s.ApprovedBy != "":
+				return errors.New("this reply was approved already")
+			case s.By == by:
+				return ErrSameApprover
+			}
+			s.ApprovedBy = by
+			sent = *s
+			return nil
+		}
+		return fmt.Errorf("no reply %s in this case", replyID)
+	}); err != nil {
+		return SentReply{}, fmt.Errorf("approve: %w", err)
+	}
+	e := crypto.OutboxEntry{ID: sent.ID, Channel: sent.Channel, Address: address, Text: sent.Text, Template: sent.Template, Lang: sent.Lang, When: crypto.DeliverNow, Expires: expires, Case: item.Key}
+	return r.enqueue(ctx, q, item.Key, gateways, e, sent)
+}
+
+// mark changes the book's entry for reply id.
+func (r *Replies) mark(ctx context.Context, caseKey, id string, change func(*SentReply)) (Book, error) {
+	return r.update(ctx, caseKey, func(b *Book) error {
+		for i := range b.Replies {
+			if b.Replies[i].ID == id {
+				change(&b.Replies[i])
+			}
+		}
+		return nil
+	})
 }
 
 // StopContact turns the case's kill switch on: every reply not yet read is
 // withdrawn, and no new one can be sent. It cannot be turned off.
 func (r *Replies) StopContact(ctx context.Context, caseKey, by string) (Book, error) {
+	return r.StopContactOutbox(ctx, nil, caseKey, by)
+}
+
+// StopContactOutbox is StopContact that also deletes the case's pending
+// Telegram, SMS and WhatsApp replies from the outbox q.
+func (r *Replies) StopContactOutbox(ctx context.Context, q Outbox, caseKey, by string) (Book, error) {
 	b, err := r.update(ctx, caseKey, func(b *Book) error {
 		b.NoContact = true
 		if b.NoContactBy == "" {
@@ -191,7 +361,13 @@ func (r *Replies) StopContact(ctx context.Context, caseKey, by string) (Book, er
 	}
 	var errs []error
 	for _, s := range b.Replies {
-		if s.Cancelled || s.Channel != "web" {
+		if s.Cancelled {
+			continue
+		}
+		if s.Channel != "web" {
+			if err := r.cancelOutbox(ctx, q, s); err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		st, err := inbox.StateOf(ctx, r.records, s.Inbox, s.ID)
@@ -207,11 +383,16 @@ func (r *Replies) StopContact(ctx context.Context, caseKey, by string) (Book, er
 	}
 	b, err = r.update(ctx, caseKey, func(b *Book) error {
 		for i := range b.Replies {
-			if b.Replies[i].Channel == "web" {
-				st, err := inbox.StateOf(ctx, r.records, b.Replies[i].Inbox, b.Replies[i].ID)
+			s := &b.Replies[i]
+			if s.Channel == "web" {
+				st, err := inbox.StateOf(ctx, r.records, s.Inbox, s.ID)
 				if err == nil && st == inbox.Gone {
-					b.Replies[i].Cancelled = true
+					s.Cancelled = true
 				}
+				continue
+			}
+			if v, _, err := r.records.GetRecord(ctx, outboxStateKey(s.ID)); s.QueueID == "" || (err == nil && string(v) == "cancelled") {
+				s.Cancelled = true
 			}
 		}
 		return nil
@@ -223,4 +404,25 @@ func (r *Replies) StopContact(ctx context.Context, caseKey, by string) (Book, er
 		return b, fmt.Errorf("stop contact: %w", err)
 	}
 	return b, nil
+}
+
+// cancelOutbox deletes an outbox reply that has not been delivered and
+// records it cancelled, so that a gateway that already opened it refuses
+// to claim it.
+func (r *Replies) cancelOutbox(ctx context.Context, q Outbox, s SentReply) error {
+	if s.QueueID == "" {
+		return nil // never left the book
+	}
+	if _, err := r.records.PutRecord(ctx, outboxStateKey(s.ID), []byte("cancelled"), 0); errors.Is(err, queue.ErrConflict) {
+		return nil // delivered or expired already
+	} else if err != nil {
+		return fmt.Errorf("cancel reply: %w", err)
+	}
+	if q == nil {
+		return fmt.Errorf("cancel reply: no outbox to delete it from")
+	}
+	if err := q.Delete(ctx, queue.StreamOutbox, s.QueueID); err != nil {
+		return fmt.Errorf("cancel reply: %w", err)
+	}
+	return nil
 }

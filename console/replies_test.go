@@ -5,11 +5,13 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
 	"github.com/flarehq/flare/channels/inbox"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/queue/embedded"
 )
 
@@ -94,5 +96,89 @@ func TestWebRepliesAndKillSwitch(t *testing.T) {
 	}
 	if b, _, _ := ra.Book(ctx, "3-1"); len(b.Replies) != 0 {
 		t.Fatal("a refused reply was entered in the book")
+	}
+}
+
+func TestOutboxRepliesApprovalAndKillSwitch(t *testing.T) {
+	ctx := context.Background()
+	store, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "flare.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	alice, _ := age.GenerateX25519Identity()
+	gw, _ := age.GenerateX25519Identity()
+	sealer, _ := crypto.NewSealer(alice.Recipient())
+	r := NewReplies(store, sealer, []age.Identity{alice})
+	gateways := []age.Recipient{gw.Recipient()}
+	tg := &Item{Key: "1-1", Entries: []Entry{{QueueID: "1-1"}}, Tip: &crypto.Tip{Channel: "telegram", Sender: &crypto.Sender{ChatID: "555"}}}
+	expires := time.Now().Add(7 * 24 * time.Hour)
+
+	sent, err := r.SendOutbox(ctx, store, tg, gateways, crypto.OutboxEntry{Channel: "telegram", Address: "555", Text: "Which building?", When: crypto.DeliverAtCheckIn, Expires: expires}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.Get(ctx, queue.StreamOutbox, sent.QueueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := crypto.OpenOutbox(m.Body, gw)
+	if err != nil || e.Address != "555" || e.Case != "1-1" || e.ID != sent.ID {
+		t.Fatalf("the gateway opens %+v, %v", e, err)
+	}
+	if _, err := crypto.OpenOutbox(m.Body, alice); err == nil {
+		t.Fatal("an outbox entry opens with a key-holder's identity: only gateways should")
+	}
+	if st, _ := r.ReplyState(ctx, sent); st != "waiting for check-in" {
+		t.Fatalf("state %q", st)
+	}
+	// A gateway records the delivery.
+	store.PutRecord(ctx, outboxStateKey(sent.ID), []byte("delivered"), 0)
+	if st, _ := r.ReplyState(ctx, sent); st != "delivered" {
+		t.Fatalf("state after delivery %q", st)
+	}
+
+	// SMS: proposed by one key-holder, approved by another.
+	sms := &Item{Key: "2-1", Entries: []Entry{{QueueID: "2-1"}}, Tip: &crypto.Tip{Channel: "sms", Sender: &crypto.Sender{Phone: "+85512345678"}}}
+	prop, err := r.ProposeSMS(ctx, sms, "sms", "received", "km", "យើងបានទទួល", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.ReplyState(ctx, prop); st != "awaiting approval" {
+		t.Fatalf("proposed state %q", st)
+	}
+	if msgs, _ := store.List(ctx, queue.StreamOutbox, sent.QueueID, 10); len(msgs) != 0 {
+		t.Fatal("a proposal reached the outbox before approval")
+	}
+	if _, err := r.ApproveSMS(ctx, store, sms, gateways, prop.ID, "+85512345678", expires, "alice"); !errors.Is(err, ErrSameApprover) {
+		t.Fatalf("self-approval: %v", err)
+	}
+	approved, err := r.ApproveSMS(ctx, store, sms, gateways, prop.ID, "+85512345678", expires, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if approved.QueueID == "" || approved.ApprovedBy != "bob" {
+		t.Fatalf("approved %+v", approved)
+	}
+	if _, err := r.ApproveSMS(ctx, store, sms, gateways, prop.ID, "+85512345678", expires, "carol"); err == nil {
+		t.Fatal("approved twice")
+	}
+
+	// The kill switch deletes the pending SMS from the outbox.
+	book, err := r.StopContactOutbox(ctx, store, "2-1", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Get(ctx, queue.StreamOutbox, approved.QueueID); !errors.Is(err, queue.ErrNotFound) {
+		t.Fatalf("the cancelled reply is still in the outbox: %v", err)
+	}
+	if !book.Replies[0].Cancelled {
+		t.Fatalf("book after the kill switch: %+v", book)
+	}
+	if st, _ := r.ReplyState(ctx, book.Replies[0]); st != "cancelled" {
+		t.Fatalf("state %q", st)
+	}
+	if _, err := r.ProposeSMS(ctx, sms, "sms", "received", "km", "x", "alice"); !errors.Is(err, ErrNoContact) {
+		t.Fatalf("proposal after the kill switch: %v", err)
 	}
 }

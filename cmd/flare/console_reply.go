@@ -113,7 +113,7 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 		fmt.Fprintf(a.stdout, "Reply %s is waiting in the source's inbox. They read it when they come back with their inbox code.\n", sent.ID)
 		return nil
 	case "stop-contact":
-		book, err := r.StopContact(ctx, item.Key, who)
+		book, err := r.StopContactOutbox(ctx, c.Queue(), item.Key, who)
 		if err != nil {
 			return err
 		}
