@@ -61,7 +61,9 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 	if cfg.twilioOn() {
 		s, err := newTwilioSigner(cfg.TwilioAuthToken, cfg.TwilioPublicURL)
 		if err != nil {
-			return nil, fmt.Errorf("%w: FLARE_TWILIO_PUBLIC_URL: %v", ErrConfig, err)
+			// url.Parse's error quotes the URL, which may carry the
+			// basic-auth password Twilio is to call it with.
+			return nil, fmt.Errorf("%w: FLARE_TWILIO_PUBLIC_URL is not a URL; the value is not shown", ErrConfig)
 		}
 		c.twilio = s
 		c.media = newMediaFetcher(cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioMediaHosts, cfg.TwilioMediaTimeout, deps.Sink.Limits().MaxAttachmentBytes, nil)

@@ -127,6 +127,11 @@ func (c Config) Enabled() bool { return c.Token != "" }
 // start payload.
 var payloadRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// tokenRE is the form of a bot token as BotFather gives it. Only such a
+// token goes into request URLs: one that does not parse as part of a URL
+// would come back, URL and all, in net/url's error.
+var tokenRE = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{1,200}$`)
+
 // ErrConfig is returned (wrapped) for an unusable configuration.
 var ErrConfig = errors.New("telegram configuration")
 
@@ -135,8 +140,8 @@ func (c Config) Validate() error {
 	if c.Token == "" {
 		return fmt.Errorf("%w: no bot token (telegram.token or FLARE_TELEGRAM_TOKEN)", ErrConfig)
 	}
-	if strings.ContainsAny(c.Token, "/?#% \t\r\n") {
-		return fmt.Errorf("%w: the bot token has characters a token cannot have", ErrConfig)
+	if !tokenRE.MatchString(c.Token) {
+		return fmt.Errorf("%w: the bot token is not of the form BOT-ID:SECRET (digits, a colon, then A-Z a-z 0-9 _ -); the value is not shown", ErrConfig)
 	}
 	u, err := url.Parse(c.APIURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Contains(c.APIURL, "%") {
