@@ -82,6 +82,20 @@ func TestGatewayNeverEchoesSecrets(t *testing.T) {
 		})
 	}
 
+	// The console opens the same queue URLs and refuses them alike.
+	t.Run("console with a malformed queue URL", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, flareBin, "console", "list", "--identity", identityFile,
+			"--queue", "redis://:"+pw+"%zz@127.0.0.1:1/0").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "open queue") {
+			t.Fatalf("err %v, output:\n%s", err, out)
+		}
+		if strings.Contains(string(out), pw) {
+			t.Errorf("output shows the password:\n%s", out)
+		}
+	})
+
 	// A gateway that starts with every secret set and a Bot API server
 	// that refuses connections logs its failed calls, never the token
 	// (net/http's errors quote the request URL, which holds it).
