@@ -91,6 +91,15 @@ var (
 	twilioParamName  = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{0,63}$`)
 	twilioCount      = regexp.MustCompile(`^(0|[1-9][0-9]{0,2})$`)
 	twilioMediaParam = regexp.MustCompile(`^Media(Url|ContentType)(0|[1-9][0-9]{0,2})$`)
+
+	// twilioFields are the grammars of the parameters whose values
+	// Twilio fixes; one that is present must match.
+	twilioFields = map[string]*regexp.Regexp{
+		"MessagingServiceSid": regexp.MustCompile(`^MG[0-9a-f]{32}$`),
+		"NumSegments":         twilioCount,
+		"ApiVersion":          regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`),
+		"SmsStatus":           regexp.MustCompile(`^[a-z_]{1,32}$`),
+	}
 )
 
 // twilioMessage reads an inbound message from Twilio's parameters, and
@@ -127,6 +136,11 @@ func twilioMessage(p url.Values, maxMedia int) (*message, error) {
 	}
 	if !twilioAccountSID.MatchString(p.Get("AccountSid")) {
 		return nil, fmt.Errorf("%w: AccountSid is missing or not an account SID", errMalformed)
+	}
+	for k, re := range twilioFields {
+		if v, ok := p[k]; ok && !re.MatchString(v[0]) {
+			return nil, fmt.Errorf("%w: %s is not what Twilio sends", errMalformed, k)
+		}
 	}
 	m.from, m.to, m.text = p.Get("From"), p.Get("To"), p.Get("Body")
 	if rest, ok := strings.CutPrefix(m.from, "whatsapp:"); ok {

@@ -407,6 +407,17 @@ func TestTwilioRefused(t *testing.T) {
 			p.Set("NumMedia", "00")
 			return signed(p)
 		}, 400},
+		{"NumSegments not a count", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM26", "+85512345678", "x")
+			p.Set("NumSegments", "1SmsStatusreceived")
+			p.Del("SmsStatus")
+			return signed(p)
+		}, 400},
+		{"MessagingServiceSid not a SID", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM27", "+85512345678", "x")
+			p.Set("MessagingServiceSid", "MG1")
+			return signed(p)
+		}, 400},
 		{"empty message", "POST", func() (string, []byte, map[string]string) {
 			return signed(inboundSMS("SM15", "+85512345678", " \n"))
 		}, 400},
