@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/flare
 
-.PHONY: build demo test test-short bench vet fuzz clean
+.PHONY: build demo test test-short bench vet fuzz vulncheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/flare
@@ -28,6 +28,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \
 	done
+
+# govulncheck against the Go vulnerability database; fails, saying so,
+# when the database cannot be reached. VULNDB=file:///path uses a local copy.
+vulncheck:
+	@GO="$(GO)" VULNDB="$(VULNDB)" PKGS="$(PKGS)" ./ops/vulncheck/vulncheck.sh
 
 vet:
 	$(GO) vet ./...

@@ -54,10 +54,21 @@ func (s *Sealer) SignedBy(key *SigningKey) *Sealer {
 // age1pq1… (post-quantum hybrid). Plugin recipients (age1yubikey1…, any
 // age1NAME1…) are accepted too; sealing to one runs the plugin binary,
 // age-plugin-NAME, which must be on PATH.
+//
+// Its errors never repeat a secret: a secret key or plugin identity given
+// where a recipient belongs is refused as ErrSecretNotRecipient, and
+// other input is quoted only when it has a recipient's form (age1 and
+// bech32 letters), which is public.
 func ParseRecipient(s string) (age.Recipient, error) {
 	s = strings.TrimSpace(s)
+	if looksSecret(s) {
+		return nil, ErrSecretNotRecipient
+	}
 	if !strings.HasPrefix(s, "age1") {
-		return nil, fmt.Errorf("malformed recipient %q: not an age recipient (age1…)", s)
+		return nil, errors.New("malformed recipient: not an age recipient (age1…); the value is not shown")
+	}
+	if !recipientForm(s) {
+		return nil, errors.New("malformed recipient: age1… followed by characters a recipient cannot have; the value is not shown")
 	}
 	rs, err := age.ParseRecipients(strings.NewReader(s))
 	if err == nil && len(rs) == 1 {
@@ -71,6 +82,33 @@ func ParseRecipient(s string) (age.Recipient, error) {
 		return r, nil
 	}
 	return nil, fmt.Errorf("malformed recipient %q: %v", s, err)
+}
+
+// ErrSecretNotRecipient is returned for a secret key (AGE-SECRET-KEY-…)
+// or a plugin identity (AGE-PLUGIN-…) given where a public recipient
+// belongs. Its text names the mistake and never the key.
+var ErrSecretNotRecipient = errors.New("this is a secret key, not a recipient: give its public key (age1…) instead, as `age-keygen -y KEYFILE` prints it; the key is not shown here, and whoever saw it should be treated as holding it")
+
+// looksSecret reports whether s holds an age secret key or plugin
+// identity anywhere (Bech32 is case-insensitive, so any case counts).
+func looksSecret(s string) bool {
+	u := strings.ToUpper(s)
+	return strings.Contains(u, "AGE-SECRET-KEY-") || strings.Contains(u, "AGE-PLUGIN-")
+}
+
+// recipientForm reports whether s has the form of an age recipient:
+// age1, then Bech32's lower-case letters and digits, of a sensible length
+// (post-quantum recipients are about 2,000 characters).
+func recipientForm(s string) bool {
+	if len(s) > 4096 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseRecipientsFile reads recipients one per line, ignoring blank lines

@@ -376,3 +376,29 @@ func BenchmarkSealTip(b *testing.B) {
 		}
 	})
 }
+
+// TestParseRecipientRefusesSecrets: a secret key or plugin identity given
+// as a recipient is refused as such, and the error never repeats it.
+func TestParseRecipientRefusesSecrets(t *testing.T) {
+	id, _ := newX25519(t)
+	key := id.String()
+	data := strings.TrimPrefix(key, "AGE-SECRET-KEY-1")
+	for _, s := range []string{key, strings.ToLower(key), "  " + key + "\n", "AGE-PLUGIN-YUBIKEY-1" + data, id.Recipient().String() + " " + key} {
+		_, err := ParseRecipient(s)
+		if !errors.Is(err, ErrSecretNotRecipient) {
+			t.Errorf("ParseRecipient(secret) = %v, want ErrSecretNotRecipient", err)
+		}
+		if err != nil && strings.Contains(strings.ToLower(err.Error()), strings.ToLower(data[:12])) {
+			t.Errorf("error shows the key: %v", err)
+		}
+	}
+	_, err := ParseRecipientsFile(strings.NewReader("# public key: " + id.Recipient().String() + "\n" + key + "\n"))
+	if !errors.Is(err, ErrSecretNotRecipient) || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), data[:12]) {
+		t.Errorf("identity file as recipients file: %v", err)
+	}
+	for _, s := range []string{"hunter2-not-a-key", "age1" + "HUNTER2"} {
+		if _, err := ParseRecipient(s); err == nil || strings.Contains(err.Error(), "unter2") {
+			t.Errorf("ParseRecipient(%q) = %v: want an error that does not quote it", s, err)
+		}
+	}
+}

@@ -61,7 +61,9 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 	if cfg.twilioOn() {
 		s, err := newTwilioSigner(cfg.TwilioAuthToken, cfg.TwilioPublicURL)
 		if err != nil {
-			return nil, fmt.Errorf("%w: FLARE_TWILIO_PUBLIC_URL: %v", ErrConfig, err)
+			// url.Parse's error quotes the URL, which may carry the
+			// basic-auth password Twilio is to call it with.
+			return nil, fmt.Errorf("%w: FLARE_TWILIO_PUBLIC_URL is not a URL; the value is not shown", ErrConfig)
 		}
 		c.twilio = s
 		c.media = newMediaFetcher(cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioMediaHosts, cfg.TwilioMediaTimeout, deps.Sink.Limits().MaxAttachmentBytes, nil)
@@ -107,7 +109,11 @@ func (c *Channel) Run(ctx context.Context) error { return nil }
 // signature was checked.
 type message struct {
 	provider string // "twilio", "vonage", "webhook"
-	id       string // the provider's message id, for idempotency only
+	id       string // the provider's message id
+	// dedupe, when set, is what a provider's retry repeats exactly and
+	// what marks the message as queued instead of id (Twilio: the signed
+	// string, which re-splitting its parameters cannot change).
+	dedupe   string
 	from     string // sender's number, E.164 or as the provider gave it
 	to       string // the deployment's own number
 	text     string
@@ -202,7 +208,11 @@ func (c *Channel) accept(ctx context.Context, m *message) (channels.Receipt, err
 	if strings.TrimSpace(m.text) == "" && len(m.media) == 0 {
 		return channels.Receipt{}, refuse(http.StatusBadRequest, "malformed message: no text and no media")
 	}
-	a, err := c.begin(ctx, m.provider, m.id, c.leaseFor(m))
+	key := m.id
+	if m.dedupe != "" {
+		key = m.dedupe
+	}
+	a, err := c.begin(ctx, m.provider, key, c.leaseFor(m))
 	if err != nil {
 		if errors.Is(err, errDuplicate) {
 			c.log.Info("retried message ignored", "provider", m.provider)

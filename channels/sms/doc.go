@@ -24,8 +24,10 @@
 //
 // Reach for New with a Config from DefaultConfig and the gateway's Deps.
 //
-// Every message id a provider may resend (MessageSid, messageId, the
-// generic delivery id) is remembered only as a keyed hash with an expiry,
+// Every message id a provider may resend (for Twilio the whole signed
+// string, since its signature runs keys and values together and so does
+// not fix where a MessageSid ends; Vonage's messageId; the generic
+// delivery id) is remembered only as a keyed hash with an expiry,
 // so a retry is answered as a success and queued once; the mark is set
 // only once the tip is durable, so a gateway that dies mid-message never
 // turns the provider's retry into a loss (see idempotency.go). The sender's number

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -120,7 +122,11 @@ func postTwilio(e *testEnv, p url.Values) (int, string) {
 		map[string]string{"X-Twilio-Signature": signTwilio(testToken, testPublic, p)})
 }
 
+// inboundSMS is what Twilio posts for an inbound message. A short sid
+// such as "SM7" names a message in a test; it is sent as a well-formed
+// SID derived from it.
 func inboundSMS(sid, from, body string) url.Values {
+	sid = wellFormedSID(sid)
 	return url.Values{
 		"MessageSid": {sid}, "SmsSid": {sid}, "SmsMessageSid": {sid}, "AccountSid": {testSID},
 		"MessagingServiceSid": {"MG00000000000000000000000000000001"},
@@ -128,6 +134,16 @@ func inboundSMS(sid, from, body string) url.Values {
 		"NumMedia": {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
 		"FromCountry": {"KH"}, "ToCountry": {"US"},
 	}
+}
+
+// wellFormedSID returns sid if it is a Twilio message SID, else one of
+// the same prefix derived from it.
+func wellFormedSID(sid string) string {
+	if twilioMessageSID.MatchString(sid) {
+		return sid
+	}
+	sum := sha256.Sum256([]byte(sid))
+	return sid[:2] + hex.EncodeToString(sum[:16])
 }
 
 func TestTwilioInbound(t *testing.T) {
@@ -348,6 +364,58 @@ func TestTwilioRefused(t *testing.T) {
 		{"MediaUrl missing", "POST", func() (string, []byte, map[string]string) {
 			p := inboundSMS("SM14", "+85512345678", "x")
 			p.Set("NumMedia", "1")
+			return signed(p)
+		}, 400},
+		{"MessageSid not a SID", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM17", "+85512345678", "x")
+			p.Set("MessageSid", p.Get("MessageSid")+"NumMedia0")
+			p.Del("NumMedia")
+			return signed(p)
+		}, 400},
+		{"SmsSid not the MessageSid", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM18", "+85512345678", "x")
+			p.Set("SmsSid", wellFormedSID("SM19"))
+			return signed(p)
+		}, 400},
+		{"AccountSid not a SID", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM20", "+85512345678", "x")
+			p.Set("AccountSid", testSID+"x")
+			return signed(p)
+		}, 400},
+		{"no AccountSid", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM21", "+85512345678", "x")
+			p.Del("AccountSid")
+			return signed(p)
+		}, 400},
+		{"parameter name Twilio does not use", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM22", "+85512345678", "x")
+			p.Set("Num.Media", "0")
+			return signed(p)
+		}, 400},
+		{"repeated other parameter", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM23", "+85512345678", "x")
+			p.Add("FromCountry", "TH")
+			return signed(p)
+		}, 400},
+		{"MediaUrl beyond NumMedia", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM24", "+85512345678", "x")
+			p.Set("MediaUrl0", "https://api.twilio.com/x")
+			return signed(p)
+		}, 400},
+		{"NumMedia with a leading zero", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM25", "+85512345678", "x")
+			p.Set("NumMedia", "00")
+			return signed(p)
+		}, 400},
+		{"NumSegments not a count", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM26", "+85512345678", "x")
+			p.Set("NumSegments", "1SmsStatusreceived")
+			p.Del("SmsStatus")
+			return signed(p)
+		}, 400},
+		{"MessagingServiceSid not a SID", "POST", func() (string, []byte, map[string]string) {
+			p := inboundSMS("SM27", "+85512345678", "x")
+			p.Set("MessagingServiceSid", "MG1")
 			return signed(p)
 		}, 400},
 		{"empty message", "POST", func() (string, []byte, map[string]string) {

@@ -72,44 +72,70 @@ func newTwilioSigner(token, publicURL string) (*twilioSigner, error) {
 // verifyForm checks sig over a form-encoded request: rawQuery as it
 // arrived, params as parsed from the body.
 func (s *twilioSigner) verifyForm(sig, rawQuery string, params url.Values) bool {
+	_, ok := s.signedForm(sig, rawQuery, params)
+	return ok
+}
+
+// signedForm is verifyForm that also returns the string the signature
+// matched. That string, not any parameter parsed out of it, is what a
+// request is: Twilio runs keys and values together, so one signed string
+// parses many ways (MessageSid=SM…&NumMedia=0 and MessageSid=SM…NumMedia0
+// sign alike), and only the string itself is the same in all of them.
+func (s *twilioSigner) signedForm(sig, rawQuery string, params url.Values) (string, bool) {
 	want, err := base64.StdEncoding.DecodeString(sig)
 	if err != nil || len(want) != sha1.Size {
-		return false
+		return "", false
 	}
 	suffixes := []string{formSuffix(params, false)}
 	if collapsed := formSuffix(params, true); collapsed != suffixes[0] {
 		suffixes = append(suffixes, collapsed)
 	}
-	ok := 0
+	signed := ""
 	for _, b := range s.bases {
 		for _, suf := range suffixes {
-			ok |= subtle.ConstantTimeCompare(s.mac(withQuery(b, rawQuery)+suf), want)
+			msg := withQuery(b, rawQuery) + suf
+			if subtle.ConstantTimeCompare(s.mac(msg), want) == 1 {
+				signed = msg
+			}
 		}
 	}
-	return ok == 1
+	return signed, signed != ""
 }
 
 // verifyJSON checks sig over a request with a JSON (or other raw) body:
 // the query must carry bodySHA256, which must be the body's hash.
 func (s *twilioSigner) verifyJSON(sig, rawQuery string, body []byte) bool {
+	_, ok := s.signedJSON(sig, rawQuery, body)
+	return ok
+}
+
+// signedJSON is verifyJSON that also returns the signed string (the URL
+// with its query, which binds the body by its hash).
+func (s *twilioSigner) signedJSON(sig, rawQuery string, body []byte) (string, bool) {
 	want, err := base64.StdEncoding.DecodeString(sig)
 	if err != nil || len(want) != sha1.Size {
-		return false
+		return "", false
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil || len(q["bodySHA256"]) != 1 {
-		return false
+		return "", false
 	}
 	claimed, err := hex.DecodeString(q.Get("bodySHA256"))
 	if err != nil {
-		return false
+		return "", false
 	}
 	sum := sha256.Sum256(body)
-	ok := 0
+	signed := ""
 	for _, b := range s.bases {
-		ok |= subtle.ConstantTimeCompare(s.mac(withQuery(b, rawQuery)), want)
+		msg := withQuery(b, rawQuery)
+		if subtle.ConstantTimeCompare(s.mac(msg), want) == 1 {
+			signed = msg
+		}
 	}
-	return ok == 1 && hmac.Equal(claimed, sum[:])
+	if signed == "" || !hmac.Equal(claimed, sum[:]) {
+		return "", false
+	}
+	return signed, true
 }
 
 func (s *twilioSigner) mac(msg string) []byte {

@@ -78,6 +78,27 @@ func scrubError(err error) error {
 	return err
 }
 
+// hide returns err with the bot token, should its text hold it, replaced
+// by "<token>". Transport errors are scrubbed already (ctxClient); this
+// catches the rest, such as a request the library could not build, whose
+// *url.Error quotes the URL and so the token.
+func (a *api) hide(err error) error {
+	if err == nil || a.token == "" || !strings.Contains(err.Error(), a.token) {
+		return err
+	}
+	return &hiddenError{msg: strings.ReplaceAll(err.Error(), a.token, "<token>"), err: err}
+}
+
+type hiddenError struct {
+	msg string
+	err error
+}
+
+func (e *hiddenError) Error() string { return e.msg }
+
+// Is lets errors.Is see the cause; errors.As cannot reach the original.
+func (e *hiddenError) Is(target error) bool { return errors.Is(e.err, target) }
+
 // apiError is a failure the Bot API reported, such as "Bad Request: file
 // is too big". Its text comes from Telegram, never from the request.
 func apiError(err error) (*tgbotapi.Error, bool) {
@@ -101,7 +122,7 @@ func (a *api) getMe(ctx context.Context) (tgbotapi.User, error) {
 	defer cancel()
 	u, err := a.bot(ctx).GetMe()
 	if err != nil {
-		return u, fmt.Errorf("getMe: %w", err)
+		return u, a.hide(fmt.Errorf("getMe: %w", err))
 	}
 	return u, nil
 }
@@ -120,7 +141,7 @@ func (a *api) getUpdates(ctx context.Context, offset int, timeout time.Duration)
 	}
 	resp, err := a.bot(ctx).MakeRequest("getUpdates", params)
 	if err != nil {
-		return nil, fmt.Errorf("getUpdates: %w", err)
+		return nil, a.hide(fmt.Errorf("getUpdates: %w", err))
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(resp.Result, &raws); err != nil {
@@ -143,7 +164,7 @@ func (a *api) setWebhook(ctx context.Context, hookURL, secret string) error {
 		return err
 	}
 	if _, err := a.bot(ctx).MakeRequest("setWebhook", params); err != nil {
-		return fmt.Errorf("setWebhook: %w", err)
+		return a.hide(fmt.Errorf("setWebhook: %w", err))
 	}
 	return nil
 }
@@ -152,7 +173,7 @@ func (a *api) deleteWebhook(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, callTimeout)
 	defer cancel()
 	if _, err := a.bot(ctx).Request(tgbotapi.DeleteWebhookConfig{}); err != nil {
-		return fmt.Errorf("deleteWebhook: %w", err)
+		return a.hide(fmt.Errorf("deleteWebhook: %w", err))
 	}
 	return nil
 }
@@ -169,7 +190,7 @@ func (a *api) send(ctx context.Context, chatID int64, text string, kb *tgbotapi.
 	}
 	sent, err := a.bot(ctx).Send(m)
 	if err != nil {
-		return 0, fmt.Errorf("sendMessage: %w", err)
+		return 0, a.hide(fmt.Errorf("sendMessage: %w", err))
 	}
 	return sent.MessageID, nil
 }
@@ -185,7 +206,7 @@ func (a *api) edit(ctx context.Context, chatID int64, msgID int, text string, kb
 	}
 	e.DisableWebPagePreview = true
 	if _, err := a.bot(ctx).Request(e); err != nil {
-		return fmt.Errorf("editMessageText: %w", err)
+		return a.hide(fmt.Errorf("editMessageText: %w", err))
 	}
 	return nil
 }
@@ -194,7 +215,7 @@ func (a *api) deleteMessage(ctx context.Context, chatID int64, msgID int) error 
 	ctx, cancel := withTimeout(ctx, callTimeout)
 	defer cancel()
 	if _, err := a.bot(ctx).Request(tgbotapi.NewDeleteMessage(chatID, msgID)); err != nil {
-		return fmt.Errorf("deleteMessage: %w", err)
+		return a.hide(fmt.Errorf("deleteMessage: %w", err))
 	}
 	return nil
 }
@@ -203,7 +224,7 @@ func (a *api) answerCallback(ctx context.Context, id, text string) error {
 	ctx, cancel := withTimeout(ctx, callTimeout)
 	defer cancel()
 	if _, err := a.bot(ctx).Request(tgbotapi.NewCallback(id, text)); err != nil {
-		return fmt.Errorf("answerCallbackQuery: %w", err)
+		return a.hide(fmt.Errorf("answerCallbackQuery: %w", err))
 	}
 	return nil
 }
@@ -212,7 +233,7 @@ func (a *api) leaveChat(ctx context.Context, chatID int64) error {
 	ctx, cancel := withTimeout(ctx, callTimeout)
 	defer cancel()
 	if _, err := a.bot(ctx).Request(tgbotapi.LeaveChatConfig{ChatID: chatID}); err != nil {
-		return fmt.Errorf("leaveChat: %w", err)
+		return a.hide(fmt.Errorf("leaveChat: %w", err))
 	}
 	return nil
 }
@@ -232,7 +253,7 @@ func (a *api) download(ctx context.Context, fileID string, fn func(r io.Reader) 
 		if e, ok := apiError(err); ok && strings.Contains(strings.ToLower(e.Message), "too big") {
 			return errFileTooBig
 		}
-		return fmt.Errorf("getFile: %w", err)
+		return a.hide(fmt.Errorf("getFile: %w", err))
 	}
 	if f.FilePath == "" {
 		return errors.New("getFile: no file path in the answer")
@@ -247,7 +268,7 @@ func (a *api) download(ctx context.Context, fileID string, fn func(r io.Reader) 
 	}
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("download: %w", scrubError(err))
+		return a.hide(fmt.Errorf("download: %w", scrubError(err)))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

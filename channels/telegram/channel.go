@@ -48,6 +48,9 @@ type Channel struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	// held is the bytes all drafts hold (see session.hold), at most
+	// cfg.DraftMemory.
+	held atomic.Int64
 
 	// stop is closed when Run ends: sessions seal what they hold and
 	// pending receipt deletions run at once. apiCtx outlives them, so

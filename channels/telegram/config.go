@@ -60,6 +60,10 @@ type Config struct {
 	DraftIdle time.Duration
 	// DraftMaxAge bounds how long any draft stays in memory.
 	DraftMaxAge time.Duration
+	// DraftMemory bounds the bytes all drafts together keep in memory
+	// (texts, contacts, forwarded-from entries). Past it, sources are
+	// asked to send what they have or to try again later.
+	DraftMemory int64
 	// MaxFileBytes is the largest file the Bot API server lets the bot
 	// download (20 MB on Telegram's own server).
 	MaxFileBytes int64
@@ -79,6 +83,7 @@ func DefaultConfig() Config {
 		Wipe:          true,
 		DraftIdle:     20 * time.Minute,
 		DraftMaxAge:   2 * time.Hour,
+		DraftMemory:   64 << 20,
 		MaxFileBytes:  TelegramFileLimit,
 		RateBurst:     20,
 		RatePerMinute: 30,
@@ -109,6 +114,8 @@ func (c *Config) Settings() []config.Setting {
 			Help: "seal a draft as it is after the source is quiet this long", Value: config.Duration(&c.DraftIdle)},
 		{Key: "telegram.draft_max_age", Env: "FLARE_TELEGRAM_DRAFT_MAX_AGE", Flag: "telegram-draft-max-age",
 			Help: "longest a draft stays in memory", Value: config.Duration(&c.DraftMaxAge)},
+		{Key: "telegram.draft_memory", Env: "FLARE_TELEGRAM_DRAFT_MEMORY", Flag: "telegram-draft-memory",
+			Help: "memory all drafts together may hold (texts, contacts, forwarded-from entries); past it sources are asked to send or wait", Value: config.Bytes(&c.DraftMemory)},
 		{Key: "telegram.max_file_bytes", Env: "FLARE_TELEGRAM_MAX_FILE_BYTES", Flag: "telegram-max-file-bytes",
 			Help: "largest file the Bot API server lets the bot download", Value: config.Bytes(&c.MaxFileBytes)},
 		{Key: "telegram.rate_burst", Env: "FLARE_TELEGRAM_RATE_BURST", Flag: "telegram-rate-burst",
@@ -127,6 +134,11 @@ func (c Config) Enabled() bool { return c.Token != "" }
 // start payload.
 var payloadRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// tokenRE is the form of a bot token as BotFather gives it. Only such a
+// token goes into request URLs: one that does not parse as part of a URL
+// would come back, URL and all, in net/url's error.
+var tokenRE = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{1,200}$`)
+
 // ErrConfig is returned (wrapped) for an unusable configuration.
 var ErrConfig = errors.New("telegram configuration")
 
@@ -135,8 +147,8 @@ func (c Config) Validate() error {
 	if c.Token == "" {
 		return fmt.Errorf("%w: no bot token (telegram.token or FLARE_TELEGRAM_TOKEN)", ErrConfig)
 	}
-	if strings.ContainsAny(c.Token, "/?#% \t\r\n") {
-		return fmt.Errorf("%w: the bot token has characters a token cannot have", ErrConfig)
+	if !tokenRE.MatchString(c.Token) {
+		return fmt.Errorf("%w: the bot token is not of the form BOT-ID:SECRET (digits, a colon, then A-Z a-z 0-9 _ -); the value is not shown", ErrConfig)
 	}
 	u, err := url.Parse(c.APIURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Contains(c.APIURL, "%") {
@@ -159,8 +171,8 @@ func (c Config) Validate() error {
 	if c.CodeWord != "" && (len(c.CodeWord) > 64 || !payloadRE.MatchString(c.CodeWord)) {
 		return fmt.Errorf("%w: the code word must be 1-64 characters A-Z a-z 0-9 _ - (it is also a deep-link payload)", ErrConfig)
 	}
-	if c.DraftIdle <= 0 || c.DraftMaxAge <= 0 {
-		return fmt.Errorf("%w: draft_idle and draft_max_age must be positive", ErrConfig)
+	if c.DraftIdle <= 0 || c.DraftMaxAge <= 0 || c.DraftMemory <= 0 {
+		return fmt.Errorf("%w: draft_idle, draft_max_age and draft_memory must be positive", ErrConfig)
 	}
 	if c.RateBurst < 1 || c.RatePerMinute < 1 {
 		return fmt.Errorf("%w: rate_burst and rate_per_minute must be at least 1", ErrConfig)

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -92,6 +93,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"no token", func(c *Config) { c.Token = "" }},
 		{"token with slash", func(c *Config) { c.Token = "1:a/b" }},
+		{"token with a control character", func(c *Config) { c.Token = "123:SECRETTOKENVALUE\x7f" }},
+		{"token without bot id", func(c *Config) { c.Token = "SECRETTOKENVALUE" }},
 		{"bad api url", func(c *Config) { c.APIURL = "ftp://x" }},
 		{"api url with percent", func(c *Config) { c.APIURL = "https://x/%s" }},
 		{"unknown mode", func(c *Config) { c.Mode = "push" }},
@@ -124,5 +127,22 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error shows a secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestAPIErrorsHideToken: a request the library cannot even build comes
+// back as a *url.Error quoting the URL, token and all; the api's errors
+// carry "<token>" instead.
+func TestAPIErrorsHideToken(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Token = "123:SECRETTOKENVALUE"
+	cfg.APIURL = "http://127.0.0.1:1/\x7f" // unbuildable, so never sent
+	a := newAPI(cfg, nil)
+	_, err := a.getMe(context.Background())
+	if err == nil {
+		t.Fatal("getMe succeeded")
+	}
+	if strings.Contains(err.Error(), "SECRETTOKENVALUE") || !strings.Contains(err.Error(), "getMe") {
+		t.Fatalf("error = %q: shows the token or lost its context", err)
 	}
 }

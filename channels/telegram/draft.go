@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -33,10 +34,74 @@ func (s *session) noteUser(u *tgbotapi.User) {
 	}
 }
 
+// What one draft keeps in memory is bounded: its text by the intake's
+// MaxTextBytes, its files (streamed, never held) by MaxAttachments, and
+// the rest by these. Telegram's own names are far shorter than
+// maxEntryBytes; longer entries are cut.
+const (
+	maxPeople     = 20  // contact cards of other people
+	maxForwards   = 50  // forwarded messages, each with its forwarded-from entry
+	maxEntryBytes = 256 // one contact or forwarded-from entry
+	maxPlaceBytes = 512 // a venue's title and address
+)
+
+// hold takes n bytes (or gives back -n) of the channel's draft memory
+// for this draft, and reports whether they fit under cfg.DraftMemory.
+func (s *session) hold(n int) bool {
+	if n > 0 && s.c.held.Add(int64(n)) > s.c.cfg.DraftMemory {
+		s.c.held.Add(-int64(n))
+		return false
+	}
+	if n <= 0 {
+		s.c.held.Add(int64(n))
+	}
+	s.held += int64(n)
+	return true
+}
+
+// release gives back everything the draft holds.
+func (s *session) release() {
+	s.c.held.Add(-s.held)
+	s.held = 0
+}
+
+// clip cuts s to at most n bytes, on a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // content adds what a message carries to the draft. Anything arriving
 // before the keyboards were answered starts the draft with defaults, so
 // that "/start, then anything, then /send" always files a tip.
 func (s *session) content(ctx context.Context, m *tgbotapi.Message) {
+	// A forwarded message is taken only with its forwarded-from entry,
+	// so both are checked before either is kept.
+	from, forwarded := forwardedFrom(m)
+	fwdKey := "forwarded_from." + strconv.Itoa(m.MessageID)
+	if forwarded {
+		if s.forwards >= maxForwards {
+			s.say(ctx, s.t(txtTooManyFwd), nil)
+			return
+		}
+		from = clip(from, maxEntryBytes)
+		if !s.hold(len(fwdKey) + len(from)) {
+			s.say(ctx, s.t(txtBusy), nil)
+			return
+		}
+	}
+	kept := false
+	defer func() {
+		if forwarded && !kept {
+			s.hold(-len(fwdKey) - len(from))
+		}
+	}()
 	changed := false
 	switch {
 	case m.Text != "":
@@ -57,7 +122,7 @@ func (s *session) content(ctx context.Context, m *tgbotapi.Message) {
 	case m.Animation != nil:
 		changed = s.addFile(ctx, m.Animation.FileID, orDefault(m.Animation.FileName, fmt.Sprintf("animation-%d.mp4", s.files+1)), orDefault(m.Animation.MimeType, "video/mp4"), m.Animation.FileSize)
 	case m.Venue != nil:
-		s.setLocation(m.MessageID, &m.Venue.Location, strings.TrimSpace(m.Venue.Title+", "+m.Venue.Address))
+		s.setLocation(m.MessageID, &m.Venue.Location, clip(strings.TrimSpace(m.Venue.Title+", "+m.Venue.Address), maxPlaceBytes))
 		changed = true
 	case m.Location != nil:
 		s.setLocation(m.MessageID, m.Location, "")
@@ -68,7 +133,16 @@ func (s *session) content(ctx context.Context, m *tgbotapi.Message) {
 			s.sender.Phone = ct.PhoneNumber
 			s.field("contact.own", "shared")
 		} else {
-			s.people = append(s.people, strings.TrimSpace(ct.FirstName+" "+ct.LastName+" "+ct.PhoneNumber))
+			if len(s.people) >= maxPeople {
+				s.say(ctx, s.t(txtTooManyPeople), nil)
+				return
+			}
+			p := clip(strings.TrimSpace(ct.FirstName+" "+ct.LastName+" "+ct.PhoneNumber), maxEntryBytes)
+			if !s.hold(len(p)) {
+				s.say(ctx, s.t(txtBusy), nil)
+				return
+			}
+			s.people = append(s.people, p)
 		}
 		changed = true
 	default:
@@ -81,7 +155,11 @@ func (s *session) content(ctx context.Context, m *tgbotapi.Message) {
 	if !changed {
 		return
 	}
-	s.noteForward(m)
+	if forwarded {
+		kept = true
+		s.forwards++
+		s.field(fwdKey, from)
+	}
 	s.added = true
 	s.showPanel(ctx, false)
 }
@@ -101,24 +179,22 @@ func (s *session) field(k, v string) {
 	s.fields[k] = v
 }
 
-// noteForward records whom a forwarded message came from: a third party's
-// identity, sealed only.
-func (s *session) noteForward(m *tgbotapi.Message) {
-	var from string
+// forwardedFrom returns whom a forwarded message came from: a third
+// party's identity, sealed only.
+func forwardedFrom(m *tgbotapi.Message) (string, bool) {
 	switch {
 	case m.ForwardFrom != nil:
-		from = strings.TrimSpace(m.ForwardFrom.FirstName + " " + m.ForwardFrom.LastName)
+		from := strings.TrimSpace(m.ForwardFrom.FirstName + " " + m.ForwardFrom.LastName)
 		if m.ForwardFrom.UserName != "" {
 			from += " @" + m.ForwardFrom.UserName
 		}
+		return from, true
 	case m.ForwardFromChat != nil:
-		from = strings.TrimSpace(m.ForwardFromChat.Title + " @" + m.ForwardFromChat.UserName)
+		return strings.TrimSpace(m.ForwardFromChat.Title + " @" + m.ForwardFromChat.UserName), true
 	case m.ForwardSenderName != "":
-		from = m.ForwardSenderName
-	default:
-		return
+		return m.ForwardSenderName, true
 	}
-	s.field("forwarded_from."+strconv.Itoa(m.MessageID), from)
+	return "", false
 }
 
 func (s *session) textBytes() int {
@@ -132,6 +208,10 @@ func (s *session) textBytes() int {
 func (s *session) addText(ctx context.Context, id int, text string) bool {
 	if s.textBytes()+len(text) > s.c.deps.Sink.Limits().MaxTextBytes {
 		s.say(ctx, s.t(txtTextTooLong), nil)
+		return false
+	}
+	if !s.hold(len(text)) {
+		s.say(ctx, s.t(txtBusy), nil)
 		return false
 	}
 	s.texts = append(s.texts, textPart{id: id, text: text})
@@ -168,7 +248,8 @@ func (s *session) handleEdit(m *tgbotapi.Message) {
 	}
 	for i := range s.texts {
 		if s.texts[i].id == m.MessageID {
-			if text != "" && s.textBytes()-len(s.texts[i].text)+len(text) <= s.c.deps.Sink.Limits().MaxTextBytes {
+			if text != "" && s.textBytes()-len(s.texts[i].text)+len(text) <= s.c.deps.Sink.Limits().MaxTextBytes &&
+				s.hold(len(text)-len(s.texts[i].text)) {
 				s.texts[i].text = text
 			}
 			return

@@ -50,11 +50,13 @@ type session struct {
 	location *crypto.Location
 	locMsg   int
 	people   []string
+	forwards int // forwarded messages in the draft
 	fields   map[string]string
 	sender   crypto.Sender
 	added    bool
 	done     bool
 	started  time.Time
+	held     int64 // bytes of the channel's draft memory this draft holds (see hold)
 }
 
 // textPart is one message's text or caption, kept by message id so that an
@@ -75,6 +77,7 @@ func (c *Channel) newSession(key string, chatID int64) *session {
 
 // reset starts a fresh conversation in the same chat.
 func (s *session) reset() {
+	s.release()
 	s.idsMu.Lock()
 	s.ids = nil
 	s.idsMu.Unlock()
@@ -91,6 +94,7 @@ func (s *session) reset() {
 	s.location = nil
 	s.locMsg = 0
 	s.people = nil
+	s.forwards = 0
 	s.fields = nil
 	s.sender = crypto.Sender{}
 	s.added = false
@@ -131,6 +135,7 @@ func (s *session) owns(id int) bool {
 // run handles the chat's events in order until the conversation ends.
 func (s *session) run() {
 	defer s.c.wg.Done()
+	defer s.release()
 	idle := time.NewTimer(s.c.cfg.DraftIdle)
 	defer idle.Stop()
 	maxAge := time.NewTimer(s.c.cfg.DraftMaxAge)

@@ -27,6 +27,9 @@ const (
 	txtUnavailable   = "telegram.unavailable"
 	txtSlowDown      = "telegram.slow_down"
 	txtCallbackStale = "telegram.callback_stale"
+	txtTooManyPeople = "telegram.too_many_people"
+	txtTooManyFwd    = "telegram.too_many_forwards"
+	txtBusy          = "telegram.busy"
 )
 
 // defaultTexts are the English defaults. They are deliberately plain: a
@@ -57,4 +60,7 @@ var defaultTexts = map[string]string{
 	txtUnavailable:   "This could not be sent just now. Nothing was lost: please try /send again in a few minutes.",
 	txtSlowDown:      "Please slow down a little.",
 	txtCallbackStale: "This button no longer works. Type /start to begin again.",
+	txtTooManyPeople: "No more contacts fit in this message. Press Send, then start again for more.",
+	txtTooManyFwd:    "No more forwarded messages fit in this message. Press Send, then start again for more.",
+	txtBusy:          "Too many people are writing just now. Press Send to send what you have, or try again in a few minutes.",
 }

@@ -295,12 +295,4 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // describeQueue names a queue URL for the logs without its password.
-func describeQueue(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			return u[:i+3] + "…@" + rest[at+1:]
-		}
-	}
-	return u
-}
+func describeQueue(u string) string { return queue.RedactURL(u) }

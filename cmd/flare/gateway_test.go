@@ -32,7 +32,7 @@ func TestGatewayRefusesBadRecipients(t *testing.T) {
 		{"none", []string{"--data-dir", dir}, nil, "no key-holder recipients"},
 		{"malformed flag", []string{"--data-dir", dir, "--recipient", "age1notakey"}, nil, `"age1notakey"`},
 		{"malformed env", []string{"--data-dir", dir}, []string{"FLARE_RECIPIENTS=" + good + ",age1broken"}, `"age1broken"`},
-		{"not a recipient", []string{"--data-dir", dir, "--recipient", "AGE-SECRET-KEY-1XYZ"}, nil, "not an age recipient"},
+		{"not a recipient", []string{"--data-dir", dir, "--recipient", "AGE-SECRET-KEY-1XYZ"}, nil, "secret key, not a recipient"},
 		{"mixed pq and classic", []string{"--data-dir", dir, "--recipient", good, "--recipient", pqRecipient(t)}, nil, "post-quantum"},
 	}
 	for _, tt := range tests {

@@ -41,6 +41,15 @@ type Setting struct {
 	Value  Value
 }
 
+// hide returns err as is for an ordinary setting; for a secret, whose
+// value a parse error would quote, only that the value is not valid.
+func (s Setting) hide(err error) error {
+	if !s.Secret {
+		return err
+	}
+	return errors.New("not a valid value (a secret: the value is not shown)")
+}
+
 // Value holds a setting's value; Set parses text into it. Repeatable
 // settings (lists) append on each Set from a flag, and split on commas from
 // the environment.
@@ -98,7 +107,7 @@ func Load(name string, settings []Setting, args, environ []string, stderr io.Wri
 	for _, s := range settings {
 		if v, ok := env[s.Env]; ok && s.Env != "" {
 			if err := setAll(s.Value, splitEnv(s.Value, v)); err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrUsage, s.Env, err)
+				return nil, fmt.Errorf("%w: %s: %v", ErrUsage, s.Env, s.hide(err))
 			}
 		}
 	}
@@ -165,7 +174,7 @@ func loadFile(path string, settings []Setting) error {
 		}
 		if tv, ok := s.Value.(TableValue); ok {
 			if err := tv.SetTable(raw); err != nil {
-				return fmt.Errorf("%w: config file %s: %s: %v", ErrUsage, path, s.Key, err)
+				return fmt.Errorf("%w: config file %s: %s: %v", ErrUsage, path, s.Key, s.hide(err))
 			}
 			continue
 		}
@@ -181,7 +190,7 @@ func loadFile(path string, settings []Setting) error {
 			vals = []string{fmt.Sprint(x)}
 		}
 		if err := setAll(s.Value, vals); err != nil {
-			return fmt.Errorf("%w: config file %s: %s: %v", ErrUsage, path, s.Key, err)
+			return fmt.Errorf("%w: config file %s: %s: %v", ErrUsage, path, s.Key, s.hide(err))
 		}
 	}
 	var unknown []string

@@ -108,3 +108,27 @@ func TestUnknownEnv(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// TestLoadErrorsHideSecrets: a secret setting whose value does not parse
+// is named, never quoted, from the environment or a file.
+func TestLoadErrorsHideSecrets(t *testing.T) {
+	var wait time.Duration
+	settings := []Setting{{Key: "secret_wait", Env: "FLARE_SECRET_WAIT", Help: "a secret duration", Secret: true, Value: Duration(&wait)}}
+	file := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(file, []byte("secret_wait = \"hunter2-very-secret\"\n"), 0o600)
+	for name, load := range map[string]func() error{
+		"env": func() error {
+			_, err := Load("test", settings, nil, []string{"FLARE_SECRET_WAIT=hunter2-very-secret"}, io.Discard)
+			return err
+		},
+		"file": func() error {
+			_, err := Load("test", settings, []string{"--config", file}, nil, io.Discard)
+			return err
+		},
+	} {
+		err := load()
+		if !errors.Is(err, ErrUsage) || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "not shown") {
+			t.Errorf("%s: got %v, want an ErrUsage that names the setting but not its value", name, err)
+		}
+	}
+}

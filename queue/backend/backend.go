@@ -15,7 +15,18 @@ var Schemes = []string{"file", "redis", "rediss"}
 
 // Open opens the queue that url names. See the package documentation for
 // the forms it accepts.
+//
+// Its errors never hold the URL's password: whatever a backend or a
+// library below it says is passed through queue.RedactError.
 func Open(ctx context.Context, url string) (queue.Queue, error) {
+	q, err := open(ctx, url)
+	if err != nil {
+		return nil, queue.RedactError(err, url)
+	}
+	return q, nil
+}
+
+func open(ctx context.Context, url string) (queue.Queue, error) {
 	switch scheme := Scheme(url); scheme {
 	case "":
 		return nil, fmt.Errorf("queue: no queue URL given (want file:PATH, redis://… or rediss://…)")

@@ -51,6 +51,11 @@ var _ queue.Queue = (*Store)(nil)
 // ParseURL returns the file path in an embedded store URL: "file:PATH",
 // "file:///abs/PATH", or a plain path.
 func ParseURL(raw string) (string, error) {
+	path, err := parseURL(raw)
+	return path, queue.RedactError(err, raw)
+}
+
+func parseURL(raw string) (string, error) {
 	path := raw
 	if len(raw) >= 5 && strings.EqualFold(raw[:5], "file:") {
 		u, err := url.Parse(raw)

@@ -69,6 +69,13 @@ var _ queue.Queue = (*Queue)(nil)
 // rediss:// ?tls_ca=FILE, a PEM file of the CA certificates to trust
 // instead of the system's.
 func ParseURL(raw string) (*goredis.Options, Options, error) {
+	ro, opts, err := parseURL(raw)
+	// url.Parse and go-redis quote the whole URL, password and all, in
+	// their errors.
+	return ro, opts, queue.RedactError(err, raw)
+}
+
+func parseURL(raw string) (*goredis.Options, Options, error) {
 	var opts Options
 	u, err := url.Parse(raw)
 	if err != nil {

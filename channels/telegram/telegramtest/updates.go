@@ -187,6 +187,16 @@ func (s *Server) Contact(u User, phone, name string, userID int64) Update {
 	})
 }
 
+// Forwarded is a text message forwarded from another user's message
+// (forward_from and forward_date, as the Bot API sends them).
+func (s *Server) Forwarded(u User, text string, from User) Update {
+	return s.message("tg-docs-text-start", u, text, func(m map[string]any) {
+		m["text"] = text
+		m["forward_from"] = from.userJSON()
+		m["forward_date"] = time.Now().Add(-time.Hour).Unix()
+	})
+}
+
 // Sticker is a sticker (not an example of the docs; shaped per the Bot
 // API's Sticker type).
 func (s *Server) Sticker(u User) Update {
