@@ -69,5 +69,8 @@ func decodeEnvelope(plain []byte) (*Tip, error) {
 	if err := json.Unmarshal(plain, &env); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
 	}
+	if err := checkAttachmentRefs(env.Attachments); err != nil {
+		return nil, fmt.Errorf("decode envelope: %w", err)
+	}
 	return &env.Tip, nil
 }
