@@ -124,8 +124,8 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err != nil {
 		return nil, fmt.Errorf("%w (give --recipient or --recipients-file)", err)
 	}
-	if err := os.MkdirAll(core.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := gateway.PrepareDataDir(core.DataDir, log); err != nil {
+		return nil, err
 	}
 	hasher, err := loadHasher(core)
 	if err != nil {
