@@ -33,4 +33,3 @@ func PrepareDataDir(dir string, log *slog.Logger) error {
 	log.Warn("data directory was open to other users; tightened to 0700", "dir", dir, "was", fmt.Sprintf("%04o", uint32(mode)))
 	return nil
 }
-
