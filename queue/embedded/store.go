@@ -186,6 +186,12 @@ CREATE TABLE IF NOT EXISTS chunks (
 	data BLOB NOT NULL,
 	PRIMARY KEY (blob, idx)
 );
+CREATE TABLE IF NOT EXISTS blobs (
+	blob      TEXT PRIMARY KEY,
+	created   INTEGER NOT NULL,
+	committed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blobs_sweep ON blobs (committed, created);
 CREATE TABLE IF NOT EXISTS records (
 	key     TEXT PRIMARY KEY,
 	value   BLOB NOT NULL,
@@ -208,8 +214,20 @@ func migrate(ctx context.Context, db *sql.DB, busy time.Duration) error {
 	if err := setWAL(ctx, db, busy); err != nil {
 		return err
 	}
+	var hadBlobs int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blobs'`).Scan(&hadBlobs); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if hadBlobs == 0 {
+		// Chunks stored before blobs were tracked may belong to queued
+		// tips: count them as committed, so that no sweep removes them.
+		if _, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO blobs (blob, created, committed)
+			SELECT DISTINCT blob, ?, 1 FROM chunks`, queue.HourMillis(time.Now())); err != nil {
+			return fmt.Errorf("record existing blobs: %w", err)
+		}
 	}
 	return nil
 }
