@@ -96,6 +96,9 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()))
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go gateway.SweepOrphans(sweepCtx, g.queue, cfg.Core.OrphanAge, gateway.SweepEvery, nil, log)
 	return g.server.Run(ctx, ln)
 }
 
