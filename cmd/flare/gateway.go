@@ -119,6 +119,12 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err := core.Validate(); err != nil {
 		return nil, usageError("%v", err)
 	}
+	if cfg.Telegram.Enabled() && core.OrphanAge <= cfg.Telegram.DraftMaxAge {
+		// A Telegram draft's attachments are stored as they arrive and
+		// committed when the draft is sent: the sweep must not take them
+		// first.
+		return nil, usageError("orphan chunk age %v must be longer than telegram draft max age %v", core.OrphanAge, cfg.Telegram.DraftMaxAge)
+	}
 	recipients, err := loadRecipients(core)
 	if err != nil {
 		return nil, err

@@ -6,9 +6,11 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -136,5 +138,27 @@ func TestKilledMidUploadLeavesChunksASweepRemoves(t *testing.T) {
 	got, err := io.ReadAll(r)
 	if err != nil || !bytes.Equal(got, photo) {
 		t.Fatalf("the acknowledged tip's attachment after the sweep: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestOrphanAgeOutlivesTelegramDrafts: a Telegram draft's attachments
+// wait in the store until the draft is sent, so a sweep age shorter than
+// a draft's longest life is refused at start.
+func TestOrphanAgeOutlivesTelegramDrafts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := defaultGatewayConfig()
+	cfg.Core.DataDir = t.TempDir()
+	cfg.Core.Recipients = []string{recipientString(t)}
+	cfg.Core.OrphanAge = 2 * time.Hour
+	cfg.Telegram.Token = "123:abc"
+	cfg.Telegram.DraftMaxAge = 3 * time.Hour
+	g, err := openGateway(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		g.Close()
+		t.Fatal("gateway opened with an orphan age shorter than a Telegram draft's life")
+	}
+	if !strings.Contains(err.Error(), "orphan chunk age") {
+		t.Fatalf("err = %v, want it to name the orphan chunk age", err)
 	}
 }
