@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,6 +128,24 @@ func TestKilledMidUploadLeavesChunksASweepRemoves(t *testing.T) {
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("queued tips: %d (%v), want 1", len(msgs), err)
 	}
+	// Nothing the real gateway stored dates the tip finer than the hour.
+	if ms, _, _ := strings.Cut(msgs[0].ID, "-"); hourOf(t, ms)%time.Hour.Milliseconds() != 0 {
+		t.Errorf("queue id %s carries a time finer than the hour", msgs[0].ID)
+	}
+	rows, err := db.Query(`SELECT created FROM blobs UNION ALL SELECT expires FROM remember`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var ms int64
+		if err := rows.Scan(&ms); err != nil {
+			t.Fatal(err)
+		}
+		if ms%time.Hour.Milliseconds() != 0 {
+			t.Errorf("the store holds the time %d, not a whole hour", ms)
+		}
+	}
+	rows.Close()
 	tip, err := crypto.OpenTip(msgs[0].Body, id)
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +158,15 @@ func TestKilledMidUploadLeavesChunksASweepRemoves(t *testing.T) {
 	if err != nil || !bytes.Equal(got, photo) {
 		t.Fatalf("the acknowledged tip's attachment after the sweep: %d bytes, %v", len(got), err)
 	}
+}
+
+func hourOf(t *testing.T, ms string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		t.Fatalf("id ms part %q: %v", ms, err)
+	}
+	return n
 }
 
 // TestOrphanAgeOutlivesTelegramDrafts: a Telegram draft's attachments
