@@ -156,6 +156,24 @@ func (c *chunkWriter) flush() error {
 	return nil
 }
 
+// checkAttachmentRefs refuses attachment references that no gateway
+// writes: a negative size, chunk count or sealed size. A tip forged by
+// someone who can write to the queue must not carry such numbers on to
+// code that sizes buffers by them.
+func checkAttachmentRefs(refs []AttachmentRef) error {
+	for i, ref := range refs {
+		switch {
+		case ref.Size < 0:
+			return fmt.Errorf("%w: attachment %d has a negative size (%d)", ErrInvalidTip, i+1, ref.Size)
+		case ref.Chunks < 0:
+			return fmt.Errorf("%w: attachment %d has a negative chunk count (%d)", ErrInvalidTip, i+1, ref.Chunks)
+		case ref.SealedSize < 0:
+			return fmt.Errorf("%w: attachment %d has a negative sealed size (%d)", ErrInvalidTip, i+1, ref.SealedSize)
+		}
+	}
+	return nil
+}
+
 // SealedAttachmentReader returns the sealed age stream of an attachment,
 // fetching its chunks from store one at a time. This is what an export as a
 // .age file writes out.

@@ -91,6 +91,9 @@ func decodeEnvelope(plain []byte) (*Tip, Signature, error) {
 		if err := json.Unmarshal(plain, &env); err != nil {
 			return nil, Signature{}, fmt.Errorf("decode envelope: %w", err)
 		}
+		if err := checkAttachmentRefs(env.Attachments); err != nil {
+			return nil, Signature{}, fmt.Errorf("decode envelope: %w", err)
+		}
 		return &env.Tip, Signature{}, nil
 	case 2:
 		var env envelopeV2
@@ -103,6 +106,9 @@ func decodeEnvelope(plain []byte) (*Tip, Signature, error) {
 		var t Tip
 		if err := json.Unmarshal(env.Tip, &t); err != nil {
 			return nil, Signature{}, fmt.Errorf("decode envelope: tip: %w", err)
+		}
+		if err := checkAttachmentRefs(t.Attachments); err != nil {
+			return nil, Signature{}, fmt.Errorf("decode envelope: %w", err)
 		}
 		return &t, verifyEnvelope(env), nil
 	default:

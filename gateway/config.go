@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/ops/config"
@@ -22,6 +23,9 @@ type Config struct {
 	// share it.
 	HashKey string
 	Limits  channels.Limits
+	// OrphanAge is how old the chunks of an upload that never became a
+	// tip must be before the gateway deletes them (see SweepOrphans).
+	OrphanAge time.Duration
 	// Texts overrides any text a source sees: language → key → text.
 	Texts map[string]map[string]string
 }
@@ -35,6 +39,7 @@ func DefaultConfig() Config {
 		LogLevel:  "info",
 		LogFormat: "text",
 		Limits:    channels.DefaultLimits,
+		OrphanAge: DefaultOrphanAge,
 	}
 }
 
@@ -53,6 +58,7 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "limits.max_attachments", Env: "FLARE_MAX_ATTACHMENTS", Flag: "max-attachments", Help: "most files in one tip", Value: config.Int(&c.Limits.MaxAttachments)},
 		{Key: "limits.max_attachment_size", Env: "FLARE_MAX_ATTACHMENT_SIZE", Flag: "max-attachment-size", Help: "largest file (e.g. 256MiB)", Value: config.Bytes(&c.Limits.MaxAttachmentBytes)},
 		{Key: "limits.max_request_size", Env: "FLARE_MAX_REQUEST_SIZE", Flag: "max-request-size", Help: "largest request body, all parts together (e.g. 300MiB)", Value: config.Bytes(&c.Limits.MaxRequestBytes)},
+		{Key: "orphan_chunk_age", Env: "FLARE_ORPHAN_CHUNK_AGE", Flag: "orphan-chunk-age", Help: "delete the attachment chunks of uploads that never became a tip (a crash mid-upload) once this old; at least 1h", Value: config.Duration(&c.OrphanAge)},
 		{Key: "texts", Env: "", Help: "config file only: [texts.LANG] tables overriding any text a source sees", Value: config.Texts(&c.Texts)},
 	}
 }
@@ -73,6 +79,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("data directory is empty")
+	}
+	if c.OrphanAge < time.Hour {
+		return fmt.Errorf("orphan chunk age %v is too short: uploads in progress would be deleted (at least 1h)", c.OrphanAge)
 	}
 	l := c.Limits
 	if l.MaxTextBytes <= 0 || l.MaxAttachments < 0 || l.MaxAttachmentBytes <= 0 || l.MaxRequestBytes <= 0 {

@@ -139,6 +139,14 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 		}
 		return channels.Receipt{}, fmt.Errorf("submit: %w", err)
 	}
+	// Commit the attachments before the tip that references them is
+	// queued: a crash in between leaves blobs no sweep removes, never a
+	// queued tip whose attachments were swept.
+	if len(d.blobs) > 0 {
+		if err := d.in.queue.CommitBlobs(ctx, d.blobs...); err != nil {
+			return channels.Receipt{}, fmt.Errorf("submit: %w: %v", channels.ErrUnavailable, err)
+		}
+	}
 	qid, err := d.in.queue.Enqueue(ctx, queue.StreamTips, sealed)
 	if err != nil {
 		return channels.Receipt{}, fmt.Errorf("submit: %w: %v", channels.ErrUnavailable, err)

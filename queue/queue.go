@@ -42,7 +42,10 @@ type Message struct {
 	ID string
 	// Body is what was enqueued: a sealed tip or reply.
 	Body []byte
-	// Enqueued is when the backend stored the message, to the millisecond.
+	// Enqueued is the hour in which the backend stored the message,
+	// read from its id (see TimePrecision): ids carry no finer time, so
+	// that nothing outside the seal dates a tip to the minute. The
+	// sealed tip holds the minute it was received.
 	Enqueued time.Time
 	// Deliveries counts how many times the message was handed to a
 	// consumer of the group it was read in (0 outside Read).
@@ -68,7 +71,10 @@ const DefaultVisibility = 5 * time.Minute
 
 // Queue is what gateways and consoles need from a queue backend.
 type Queue interface {
-	// Enqueue appends body to stream and returns once it is durable.
+	// Enqueue appends body to stream and returns once it is durable. The
+	// id is "<ms>-<seq>" where ms is the start of the current hour (or the
+	// ms part of the stream's last id, if that is later) and seq counts
+	// the messages of that hour.
 	Enqueue(ctx context.Context, stream string, body []byte) (id string, err error)
 	// Read returns up to opts.Count messages for opts.Consumer in
 	// opts.Group: first messages whose visibility timeout expired with
@@ -92,7 +98,9 @@ type Queue interface {
 	Records
 	// Remember records key until ttl has passed. It returns true the
 	// first time it sees key, false while the key is remembered. Callers
-	// pass keyed hashes, never identifiers themselves.
+	// pass keyed hashes, never identifiers themselves. The stored expiry
+	// is RememberExpiry(now, ttl): rounded up to the hour for a ttl of an
+	// hour or more, so a key may be remembered up to an hour longer.
 	Remember(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
 
 	Close() error
@@ -109,6 +117,23 @@ type ChunkStore interface {
 	// DeleteBlob removes every chunk of a blob; a missing blob is not an
 	// error.
 	DeleteBlob(ctx context.Context, blobID string) error
+
+	// A blob's first PutChunk also records, outside the seal, the hour it
+	// was created (HourMillis) and that it is not yet committed. A blob
+	// whose upload never finished (the gateway crashed or was killed
+	// mid-upload) stays uncommitted for ever, and SweepBlobs removes it.
+
+	// CommitBlobs marks blobs as referenced by a tip, so that SweepBlobs
+	// never removes them. The gateway calls it just before it enqueues
+	// the tip. A blob that has no chunks (deleted, swept or never
+	// stored) makes it return an error wrapping ErrNotFound; the others
+	// are marked all the same.
+	CommitBlobs(ctx context.Context, blobIDs ...string) error
+	// SweepBlobs deletes every uncommitted blob known to have been
+	// created before before (its whole creation hour lies before it; see
+	// SweepCutoff) and returns how many it deleted. Blobs stored before
+	// creation times were recorded count as committed.
+	SweepBlobs(ctx context.Context, before time.Time) (removed int, err error)
 }
 
 // Records is a small versioned key-value store for sealed records, such as

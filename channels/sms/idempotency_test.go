@@ -28,7 +28,9 @@ func TestCrashMidAttempt(t *testing.T) {
 	if st != http.StatusServiceUnavailable || env.queued() != 0 {
 		t.Fatalf("retry during the lease: status %d (%q), %d queued; want 503, none", st, resp, env.queued())
 	}
-	time.Sleep(350 * time.Millisecond)
+	// The queue rounds a short expiry up to a multiple of the lease
+	// (queue.RememberExpiry), so the lease lasts at most twice as long.
+	time.Sleep(2*env.ch.lease + 50*time.Millisecond)
 	for i := range 2 {
 		if st, resp := sendVonage(env, "form", v); st != http.StatusNoContent || env.queued() != 1 {
 			t.Fatalf("retry %d after the lease: status %d (%q), %d queued; want 204, 1", i, st, resp, env.queued())

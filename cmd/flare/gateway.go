@@ -102,6 +102,9 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()))
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go gateway.SweepOrphans(sweepCtx, g.queue, cfg.Core.OrphanAge, gateway.SweepEvery, nil, log)
 	return g.server.Run(ctx, ln)
 }
 
@@ -122,6 +125,12 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err := core.Validate(); err != nil {
 		return nil, usageError("%v", err)
 	}
+	if cfg.Telegram.Enabled() && core.OrphanAge <= cfg.Telegram.DraftMaxAge {
+		// A Telegram draft's attachments are stored as they arrive and
+		// committed when the draft is sent: the sweep must not take them
+		// first.
+		return nil, usageError("orphan chunk age %v must be longer than telegram draft max age %v", core.OrphanAge, cfg.Telegram.DraftMaxAge)
+	}
 	recipients, err := loadRecipients(core)
 	if err != nil {
 		return nil, err
@@ -130,8 +139,8 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err != nil {
 		return nil, fmt.Errorf("%w (give --recipient or --recipients-file)", err)
 	}
-	if err := os.MkdirAll(core.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := gateway.PrepareDataDir(core.DataDir, log); err != nil {
+		return nil, err
 	}
 	signingKey, created, err := crypto.LoadOrCreateSigningKey(signingKeyPath(core))
 	if err != nil {

@@ -27,10 +27,17 @@ type Queue struct {
 	seq     int64
 	streams map[string][]queue.Message
 	chunks  map[string][]byte
+	blobs   map[string]*blob
 	records map[string]record
 	logs    map[string][][]byte
 	seen    map[string]time.Time
 	closed  bool
+}
+
+// blob is what the queue knows about a blob outside the seal.
+type blob struct {
+	created   int64 // queue.HourMillis of its first chunk
+	committed bool
 }
 
 type record struct {
@@ -43,6 +50,7 @@ func New() *Queue {
 	return &Queue{
 		streams: map[string][]queue.Message{},
 		chunks:  map[string][]byte{},
+		blobs:   map[string]*blob{},
 		records: map[string]record{},
 		logs:    map[string][][]byte{},
 		seen:    map[string]time.Time{},
@@ -55,10 +63,18 @@ func (q *Queue) Enqueue(ctx context.Context, stream string, body []byte) (string
 	if q.closed {
 		return "", queue.ErrClosed
 	}
+	// Like the real backends, ids carry the hour only; one sequence for
+	// every stream keeps them ordered.
 	q.seq++
-	now := time.Now()
-	id := fmt.Sprintf("%d-%d", now.UnixMilli(), q.seq)
-	q.streams[stream] = append(q.streams[stream], queue.Message{ID: id, Body: append([]byte(nil), body...), Enqueued: now.Truncate(time.Millisecond)})
+	hour := queue.HourMillis(time.Now())
+	if last := q.streams[stream]; len(last) > 0 {
+		ms, _, _ := strings.Cut(last[len(last)-1].ID, "-")
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil && n > hour {
+			hour = n
+		}
+	}
+	id := fmt.Sprintf("%d-%d", hour, q.seq)
+	q.streams[stream] = append(q.streams[stream], queue.Message{ID: id, Body: append([]byte(nil), body...), Enqueued: time.UnixMilli(queue.HourMillis(time.UnixMilli(hour))).UTC()})
 	return id, nil
 }
 
@@ -132,6 +148,9 @@ func (q *Queue) PutChunk(ctx context.Context, blobID string, index int, data []b
 	if q.closed {
 		return queue.ErrClosed
 	}
+	if q.blobs[blobID] == nil {
+		q.blobs[blobID] = &blob{created: queue.HourMillis(time.Now())}
+	}
 	q.chunks[fmt.Sprintf("%s/%d", blobID, index)] = append([]byte(nil), data...)
 	return nil
 }
@@ -155,12 +174,77 @@ func (q *Queue) DeleteBlob(ctx context.Context, blobID string) error {
 	if q.closed {
 		return queue.ErrClosed
 	}
+	q.deleteBlob(blobID)
+	return nil
+}
+
+func (q *Queue) deleteBlob(blobID string) {
 	for k := range q.chunks {
 		if strings.HasPrefix(k, blobID+"/") {
 			delete(q.chunks, k)
 		}
 	}
+	delete(q.blobs, blobID)
+}
+
+func (q *Queue) CommitBlobs(ctx context.Context, blobIDs ...string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
+	missing := 0
+	for _, id := range blobIDs {
+		if b := q.blobs[id]; b != nil {
+			b.committed = true
+		} else {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("memq: commit blobs: %d of %d have no chunks: %w", missing, len(blobIDs), queue.ErrNotFound)
+	}
 	return nil
+}
+
+func (q *Queue) SweepBlobs(ctx context.Context, before time.Time) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return 0, queue.ErrClosed
+	}
+	cutoff := queue.SweepCutoff(before)
+	removed := 0
+	for id, b := range q.blobs {
+		if !b.committed && b.created <= cutoff {
+			q.deleteBlob(id)
+			removed++
+		}
+	}
+	return removed, nil
+}
+
+// Times returns every time the queue holds outside message bodies, as
+// Unix milliseconds: the ms part of message ids, the expiries of
+// remembered keys and the creation times of blobs. Tests check that each
+// is hour-aligned, as the real backends store them.
+func (q *Queue) Times() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []int64
+	for _, ms := range q.streams {
+		for _, m := range ms {
+			n, _ := strconv.ParseInt(strings.SplitN(m.ID, "-", 2)[0], 10, 64)
+			out = append(out, n)
+		}
+	}
+	for _, t := range q.seen {
+		out = append(out, t.UnixMilli())
+	}
+	for _, b := range q.blobs {
+		out = append(out, b.created)
+	}
+	return out
 }
 
 func (q *Queue) GetRecord(ctx context.Context, key string) ([]byte, int64, error) {
@@ -233,7 +317,7 @@ func (q *Queue) Remember(ctx context.Context, key string, ttl time.Duration) (bo
 	if t, ok := q.seen[key]; ok && time.Now().Before(t) {
 		return false, nil
 	}
-	q.seen[key] = time.Now().Add(ttl)
+	q.seen[key] = queue.RememberExpiry(time.Now(), ttl)
 	return true, nil
 }
 

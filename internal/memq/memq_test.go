@@ -49,3 +49,10 @@ func TestDump(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredTimes: memq keeps times as the real backends do, so tests that
+// scan it see what a seized server would hold.
+func TestStoredTimes(t *testing.T) {
+	queuetest.RunStoredTimes(t, func(t *testing.T) queue.Queue { return memq.New() },
+		func(t *testing.T, q queue.Queue) []int64 { return q.(*memq.Queue).Times() })
+}

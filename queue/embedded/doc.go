@@ -16,7 +16,9 @@
 // Enqueues share each fsync (see BenchmarkEnqueue's enqueues/commit).
 //
 // Stream ids have the form "<ms>-<seq>", as Redis assigns them, and order
-// with queue.CompareIDs. Redelivery works as in Redis Streams: a pending
+// with queue.CompareIDs; ms is the start of the hour the message was
+// stored in (or the stream's last ms part, if later), so that ids carry no
+// finer time (queue.TimePrecision). Redelivery works as in Redis Streams: a pending
 // table remembers which consumer holds which message since when, and Read
 // hands a message whose visibility timeout ran out to whoever asks next.
 //

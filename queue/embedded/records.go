@@ -21,7 +21,11 @@ func (s *Store) PutChunk(ctx context.Context, blobID string, index int, data []b
 		return fmt.Errorf("embedded queue: put chunk: bad blob id or index %d", index)
 	}
 	data = append([]byte(nil), data...)
+	created := queue.HourMillis(time.Now())
 	err := s.do(ctx, false, func(t *txn) error {
+		if _, err := t.exec(`INSERT OR IGNORE INTO blobs (blob, created, committed) VALUES (?, ?, 0)`, blobID, created); err != nil {
+			return err
+		}
 		_, err := t.exec(`INSERT OR REPLACE INTO chunks (blob, idx, data) VALUES (?, ?, ?)`, blobID, index, data)
 		return err
 	})
@@ -53,13 +57,65 @@ func (s *Store) GetChunk(ctx context.Context, blobID string, index int) ([]byte,
 // DeleteBlob implements queue.ChunkStore.
 func (s *Store) DeleteBlob(ctx context.Context, blobID string) error {
 	err := s.do(ctx, false, func(t *txn) error {
-		_, err := t.exec(`DELETE FROM chunks WHERE blob = ?`, blobID)
+		if _, err := t.exec(`DELETE FROM chunks WHERE blob = ?`, blobID); err != nil {
+			return err
+		}
+		_, err := t.exec(`DELETE FROM blobs WHERE blob = ?`, blobID)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("embedded queue: delete blob: %w", err)
 	}
 	return nil
+}
+
+// CommitBlobs implements queue.ChunkStore.
+func (s *Store) CommitBlobs(ctx context.Context, blobIDs ...string) error {
+	var missing []string
+	err := s.do(ctx, false, func(t *txn) error {
+		missing = missing[:0]
+		for _, id := range blobIDs {
+			res, err := t.exec(`UPDATE blobs SET committed = 1 WHERE blob = ?`, id)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				missing = append(missing, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("embedded queue: commit blobs: %w", err)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("embedded queue: commit blobs: %d of %d have no chunks: %w", len(missing), len(blobIDs), queue.ErrNotFound)
+	}
+	return nil
+}
+
+// SweepBlobs implements queue.ChunkStore, in one transaction.
+func (s *Store) SweepBlobs(ctx context.Context, before time.Time) (int, error) {
+	cutoff := queue.SweepCutoff(before)
+	var removed int64
+	err := s.do(ctx, false, func(t *txn) error {
+		if _, err := t.exec(`DELETE FROM chunks WHERE blob IN
+			(SELECT blob FROM blobs WHERE committed = 0 AND created <= ?)`, cutoff); err != nil {
+			return err
+		}
+		res, err := t.exec(`DELETE FROM blobs WHERE committed = 0 AND created <= ?`, cutoff)
+		if err != nil {
+			return err
+		}
+		removed, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("embedded queue: sweep blobs: %w", err)
+	}
+	return int(removed), nil
 }
 
 // GetRecord implements queue.Records.
@@ -187,7 +243,8 @@ func (s *Store) Remember(ctx context.Context, key string, ttl time.Duration) (bo
 	}
 	var first bool
 	err := s.do(ctx, false, func(t *txn) error {
-		now := time.Now().UnixMilli()
+		clock := time.Now()
+		now := clock.UnixMilli()
 		if last := s.sweep.Load(); now-last >= sweepEvery.Milliseconds() && s.sweep.CompareAndSwap(last, now) {
 			if _, err := t.exec(`DELETE FROM remember WHERE expires <= ?`, now); err != nil {
 				return err
@@ -196,7 +253,8 @@ func (s *Store) Remember(ctx context.Context, key string, ttl time.Duration) (bo
 		if _, err := t.exec(`DELETE FROM remember WHERE key = ? AND expires <= ?`, key, now); err != nil {
 			return err
 		}
-		res, err := t.exec(`INSERT OR IGNORE INTO remember (key, expires) VALUES (?, ?)`, key, now+max(ttl.Milliseconds(), 1))
+		expires := queue.RememberExpiry(clock, ttl).UnixMilli()
+		res, err := t.exec(`INSERT OR IGNORE INTO remember (key, expires) VALUES (?, ?)`, key, expires)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -115,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	wdb.SetMaxOpenConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	if err := migrate(ctx, wdb, opts.BusyTimeout); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("embedded queue %s: %w", abs, err)
 	}
@@ -138,15 +139,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// dataSource is the SQLite URI for path: WAL so that readers in any
-// process never wait for the writer, synchronous=FULL so that a commit is
-// on disk when it returns, and a busy timeout so that two processes take
-// turns at the write lock instead of failing.
+// dataSource is the SQLite URI for path: synchronous=FULL so that a
+// commit is on disk when it returns, and a busy timeout so that two
+// processes take turns at the write lock instead of failing. WAL mode, so
+// that readers in any process never wait for the writer, is kept in the
+// file itself: migrate sets it once, with retries (see setWAL).
 func dataSource(abs string, busy time.Duration) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(OFF)")
 	// Zero every deleted row, overflow pages included, so that a deleted
@@ -191,6 +192,12 @@ CREATE TABLE IF NOT EXISTS chunks (
 	data BLOB NOT NULL,
 	PRIMARY KEY (blob, idx)
 );
+CREATE TABLE IF NOT EXISTS blobs (
+	blob      TEXT PRIMARY KEY,
+	created   INTEGER NOT NULL,
+	committed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blobs_sweep ON blobs (committed, created);
 CREATE TABLE IF NOT EXISTS records (
 	key     TEXT PRIMARY KEY,
 	value   BLOB NOT NULL,
@@ -209,18 +216,62 @@ CREATE TABLE IF NOT EXISTS remember (
 CREATE INDEX IF NOT EXISTS remember_expires ON remember (expires);
 `
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("read journal mode: %w", err)
+func migrate(ctx context.Context, db *sql.DB, busy time.Duration) error {
+	if err := setWAL(ctx, db, busy); err != nil {
+		return err
 	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, want wal", mode)
+	var hadBlobs int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blobs'`).Scan(&hadBlobs); err != nil {
+		return fmt.Errorf("read schema: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
+	if hadBlobs == 0 {
+		// Chunks stored before blobs were tracked may belong to queued
+		// tips: count them as committed, so that no sweep removes them.
+		if _, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO blobs (blob, created, committed)
+			SELECT DISTINCT blob, ?, 1 FROM chunks`, queue.HourMillis(time.Now())); err != nil {
+			return fmt.Errorf("record existing blobs: %w", err)
+		}
+	}
 	return nil
+}
+
+// setWAL switches the file to WAL mode, which the file then keeps. When
+// several processes open a new file at once, the switch, and even reading
+// the mode while another connection switches it, can fail with
+// SQLITE_BUSY at once: SQLite does not call the busy handler there. So
+// setWAL retries for up to busy, with a little jitter so that the racing
+// openers fall out of step.
+func setWAL(ctx context.Context, db *sql.DB, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal mode is %q, want wal", mode)
+			}
+			return nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return fmt.Errorf("set journal mode: %w", err)
+		}
+		pause := time.Duration(5+mathrand.IntN(20)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("set journal mode: %w", ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or an extended code
+// of it, such as SQLITE_BUSY_RECOVERY).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5
 }
 
 // Commits returns how many transactions this Store has committed; with

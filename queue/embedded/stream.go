@@ -29,7 +29,10 @@ func (s *Store) Enqueue(ctx context.Context, stream string, body []byte) (string
 		case err != nil:
 			return err
 		}
-		ms, seq := time.Now().UnixMilli(), int64(0)
+		// Ids carry the hour only (see queue.TimePrecision); within an
+		// hour, and after a later id from an older store or another
+		// process's clock, the sequence orders them.
+		ms, seq := queue.HourMillis(time.Now()), int64(0)
 		if ms <= lastMs {
 			ms, seq = lastMs, lastSeq+1
 		}
@@ -238,7 +241,7 @@ func scanMessages(rows *sql.Rows, err error) ([]queue.Message, error) {
 			return nil, err
 		}
 		m.ID = formatID(ms, seq)
-		m.Enqueued = time.UnixMilli(ms).UTC()
+		m.Enqueued = time.UnixMilli(queue.HourMillis(time.UnixMilli(ms))).UTC()
 		out = append(out, m)
 	}
 	return out, rows.Err()

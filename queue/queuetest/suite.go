@@ -45,6 +45,8 @@ func RunStore(t *testing.T, open Opener) {
 		{"Delete", testDelete},
 		{"DeleteRecord", testDeleteRecord},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
+		{"HourIDs", testHourIDs},
+		{"Blobs", testBlobs},
 		{"Close", testClose},
 	})
 }
@@ -121,7 +123,7 @@ func sameIDs(t *testing.T, what string, got, want []string) {
 
 func testEnqueueGetList(t *testing.T, q queue.Queue) {
 	ctx := ctxFor(t)
-	before := time.Now().Add(-time.Second)
+	before := time.UnixMilli(queue.HourMillis(time.Now()))
 	want := enqueueN(t, q, queue.StreamTips, 5)
 	after := time.Now().Add(time.Second)
 	for i := 1; i < len(want); i++ {

@@ -4,12 +4,16 @@
 // queue/backend with the same URL; "rediss://" connects with TLS, trusting
 // the system's CAs or those in the PEM file named by ?tls_ca=.
 //
-// Streams map one to one onto Redis commands: Enqueue is XADD, Read is
+// Streams map one to one onto Redis commands: Enqueue is XADD with the id
+// "<hour ms>-*" (Redis 7.0 or later picks the sequence; ids carry the hour
+// only, see queue.TimePrecision), Read is
 // XAUTOCLAIM (to take over messages whose visibility timeout ran out with
 // another consumer) then XREADGROUP, Ack is XACK, and Get and List are
 // XRANGE. Attachment chunks live under their own keys, one per chunk;
 // versioned records are hashes changed by a compare-and-set Lua script; logs
-// are lists; Remember is SET NX PX. Every key starts with a prefix, "flare:"
+// are lists; Remember is SET NX PXAT at an expiry rounded up to the hour
+// (queue.RememberExpiry). A blob's creation hour and commit mark live in a
+// hash beside its chunks, and SweepBlobs finds them with SCAN. Every key starts with a prefix, "flare:"
 // unless the URL says otherwise with ?prefix=, so that one Redis can hold
 // several Flare instances or test runs.
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -21,7 +22,9 @@ func (q *Queue) PutChunk(ctx context.Context, blobID string, index int, data []b
 	if blobID == "" || index < 0 {
 		return fmt.Errorf("redis queue: put chunk: bad blob id or index %d", index)
 	}
+	created := queue.HourMillis(time.Now())
 	_, err := q.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HSetNX(ctx, q.blobMetaKey(blobID), "created", created)
 		p.Set(ctx, q.chunkKey(blobID, index), data, 0)
 		p.SAdd(ctx, q.blobIndexKey(blobID), index)
 		return nil
@@ -44,15 +47,45 @@ func (q *Queue) GetChunk(ctx context.Context, blobID string, index int) ([]byte,
 	return data, nil
 }
 
-// deleteBlob removes the chunks listed in a blob's index and the index,
-// atomically. Every key shares the blob's hash tag.
+// deleteBlob removes the chunks listed in a blob's index, the index and
+// the blob's metadata, atomically. Every key shares the blob's hash tag.
 var deleteBlob = goredis.NewScript(`
 local members = redis.call('SMEMBERS', KEYS[1])
 for _, i in ipairs(members) do
 	redis.call('UNLINK', ARGV[1] .. i)
 end
-redis.call('UNLINK', KEYS[1])
+redis.call('UNLINK', KEYS[1], KEYS[2])
 return #members
+`)
+
+// commitBlob marks a blob committed if it has metadata, and returns 1,
+// or 0 for a blob that has none (deleted, swept or never stored).
+var commitBlob = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	return 0
+end
+redis.call('HSET', KEYS[1], 'committed', 1)
+return 1
+`)
+
+// sweepBlob deletes a blob like deleteBlob, but only if it is still
+// uncommitted and was created at or before ARGV[2]; it returns 1 if it
+// did. Checking and deleting in one script means a CommitBlobs that wins
+// the race keeps its blob whole.
+var sweepBlob = goredis.NewScript(`
+local created = redis.call('HGET', KEYS[2], 'created')
+if not created or redis.call('HEXISTS', KEYS[2], 'committed') == 1 then
+	return 0
+end
+if tonumber(created) > tonumber(ARGV[2]) then
+	return 0
+end
+local members = redis.call('SMEMBERS', KEYS[1])
+for _, i in ipairs(members) do
+	redis.call('UNLINK', ARGV[1] .. i)
+end
+redis.call('UNLINK', KEYS[1], KEYS[2])
+return 1
 `)
 
 // DeleteBlob implements queue.ChunkStore.
@@ -60,10 +93,77 @@ func (q *Queue) DeleteBlob(ctx context.Context, blobID string) error {
 	if err := q.check(ctx); err != nil {
 		return err
 	}
-	prefix := q.chunkKey(blobID, 0)
-	prefix = prefix[:len(prefix)-1] // "…:{id}:"
-	err := deleteBlob.Run(ctx, q.c, []string{q.blobIndexKey(blobID)}, prefix).Err()
+	err := deleteBlob.Run(ctx, q.c, []string{q.blobIndexKey(blobID), q.blobMetaKey(blobID)}, q.chunkPrefix(blobID)).Err()
 	return q.wrap(err, "delete blob")
+}
+
+// chunkPrefix is "…blob:{id}:", the chunk keys without their index.
+func (q *Queue) chunkPrefix(blobID string) string {
+	prefix := q.chunkKey(blobID, 0)
+	return prefix[:len(prefix)-1]
+}
+
+// CommitBlobs implements queue.ChunkStore.
+func (q *Queue) CommitBlobs(ctx context.Context, blobIDs ...string) error {
+	if err := q.check(ctx); err != nil {
+		return err
+	}
+	missing := 0
+	for _, id := range blobIDs {
+		n, err := commitBlob.Run(ctx, q.c, []string{q.blobMetaKey(id)}).Int()
+		if err != nil {
+			return q.wrap(err, "commit blobs")
+		}
+		if n == 0 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("redis queue: commit blobs: %d of %d have no chunks: %w", missing, len(blobIDs), queue.ErrNotFound)
+	}
+	return nil
+}
+
+// SweepBlobs implements queue.ChunkStore. It walks the blobs' metadata
+// keys with SCAN, which never blocks the server for long, and deletes
+// each sweepable blob with one script.
+func (q *Queue) SweepBlobs(ctx context.Context, before time.Time) (int, error) {
+	if err := q.check(ctx); err != nil {
+		return 0, err
+	}
+	cutoff := queue.SweepCutoff(before)
+	head := q.prefix + "blob:{"
+	match := globEscape(head) + "*}:m"
+	removed := 0
+	iter := q.c.Scan(ctx, 0, match, 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		id, ok := strings.CutPrefix(key, head)
+		if id, ok = strings.CutSuffix(id, "}:m"); !ok {
+			continue
+		}
+		n, err := sweepBlob.Run(ctx, q.c, []string{q.blobIndexKey(id), key}, q.chunkPrefix(id), cutoff).Int()
+		if err != nil {
+			return removed, q.wrap(err, "sweep blobs")
+		}
+		removed += n
+	}
+	if err := iter.Err(); err != nil {
+		return removed, q.wrap(err, "sweep blobs")
+	}
+	return removed, nil
+}
+
+// globEscape quotes the characters SCAN MATCH treats as patterns.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // GetRecord implements queue.Records.
@@ -180,7 +280,9 @@ func prefixEnd(prefix string) (string, bool) {
 	return "", false
 }
 
-// Remember implements queue.Queue with SET NX PX.
+// Remember implements queue.Queue with SET NX PXAT, at the expiry
+// queue.RememberExpiry gives: what Redis keeps, and writes to its files,
+// is that rounded time, not the moment of the call.
 func (q *Queue) Remember(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	if err := q.check(ctx); err != nil {
 		return false, err
@@ -188,10 +290,13 @@ func (q *Queue) Remember(ctx context.Context, key string, ttl time.Duration) (bo
 	if key == "" || ttl <= 0 {
 		return false, fmt.Errorf("redis queue: remember: bad key or ttl %v", ttl)
 	}
-	ttl = max(ttl, time.Millisecond)
-	first, err := q.c.SetNX(ctx, q.rememberKey(key), 1, ttl).Result()
+	at := queue.RememberExpiry(time.Now(), ttl).UnixMilli()
+	err := q.c.Do(ctx, "SET", q.rememberKey(key), 1, "PXAT", at, "NX").Err()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil
+	}
 	if err != nil {
 		return false, q.wrap(err, "remember")
 	}
-	return first, nil
+	return true, nil
 }

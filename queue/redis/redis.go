@@ -236,6 +236,13 @@ func (q *Queue) blobIndexKey(blob string) string {
 func (q *Queue) chunkKey(blob string, index int) string {
 	return fmt.Sprintf("%sblob:{%s}:%d", q.prefix, blob, index)
 }
+
+// blobMetaKey is a hash of what the queue knows about a blob outside the
+// seal: "created" (queue.HourMillis) and, once CommitBlobs marked it,
+// "committed".
+func (q *Queue) blobMetaKey(blob string) string {
+	return q.prefix + "blob:{" + blob + "}:m"
+}
 func (q *Queue) recordKey(key string) string   { return q.prefix + "{rec}:" + key }
 func (q *Queue) recordIndexKey() string        { return q.prefix + "{rec}" }
 func (q *Queue) logKey(key string) string      { return q.prefix + "log:" + key }

@@ -25,15 +25,47 @@ func (q *Queue) Enqueue(ctx context.Context, stream string, body []byte) (string
 	if stream == "" {
 		return "", errors.New("redis queue: enqueue: empty stream name")
 	}
-	id, err := q.c.XAdd(ctx, &goredis.XAddArgs{
-		Stream: q.streamKey(stream),
-		ID:     "*",
-		Values: []any{bodyField, body},
-	}).Result()
-	if err != nil {
-		return "", q.wrap(err, "enqueue to %s", stream)
+	key := q.streamKey(stream)
+	// Ids carry the hour only (see queue.TimePrecision): "<hour ms>-*"
+	// lets Redis (7.0 or later) pick the sequence. A stream whose last id
+	// is later (ids from before this rule, another gateway's clock just
+	// past the hour) refuses that; its own ms part keeps the order.
+	ms := strconv.FormatInt(queue.HourMillis(time.Now()), 10)
+	for attempt := 0; ; attempt++ {
+		id, err := q.c.XAdd(ctx, &goredis.XAddArgs{
+			Stream: key,
+			ID:     ms + "-*",
+			Values: []any{bodyField, body},
+		}).Result()
+		if err == nil {
+			return id, nil
+		}
+		if !isIDTooSmall(err) || attempt == 3 {
+			if isInvalidID(err) {
+				err = fmt.Errorf("%w (hour-coarse stream ids need Redis 7.0 or later)", err)
+			}
+			return "", q.wrap(err, "enqueue to %s", stream)
+		}
+		info, err := q.c.XInfoStream(ctx, key).Result()
+		if err != nil {
+			return "", q.wrap(err, "enqueue to %s: read the last id", stream)
+		}
+		last, _, _ := strings.Cut(info.LastGeneratedID, "-")
+		if _, err := strconv.ParseUint(last, 10, 64); err != nil {
+			return "", q.wrap(fmt.Errorf("malformed last id %q", info.LastGeneratedID), "enqueue to %s", stream)
+		}
+		ms = last
 	}
-	return id, nil
+}
+
+// isIDTooSmall reports Redis's refusal of an XADD id below the stream's
+// last one.
+func isIDTooSmall(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "equal or smaller than the target stream top item")
+}
+
+func isInvalidID(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "Invalid stream ID")
 }
 
 // Read implements queue.Queue: XAUTOCLAIM for messages idle longer than
@@ -268,7 +300,9 @@ func toMessage(m goredis.XMessage) queue.Message {
 	}
 	ms, _, _ := strings.Cut(m.ID, "-")
 	if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
-		msg.Enqueued = time.UnixMilli(n).UTC()
+		// Ids written before they were coarsened still hold the
+		// millisecond; Enqueued never does.
+		msg.Enqueued = time.UnixMilli(queue.HourMillis(time.UnixMilli(n))).UTC()
 	}
 	return msg
 }
