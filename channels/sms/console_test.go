@@ -66,9 +66,11 @@ func TestConsoleShowsTwilioTips(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)
 		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
-		out, err := cmd.CombinedOutput()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("flare %v: %v\n%s", args, err, out)
+			t.Fatalf("flare %v: %v\n%s", args, err, stderr.String())
 		}
 		return string(out)
 	}
