@@ -348,17 +348,16 @@ func consoleSave(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	if err != nil {
 		return err
 	}
-	err = writeNewFile(cfg.Output, func(w io.Writer) error {
+	return writeNewFile(cfg.Output, func(w io.Writer) error {
 		_, err := io.Copy(w, r)
 		return err
 	})
-	if err != nil {
-		os.Remove(cfg.Output)
-	}
-	return err
 }
 
-// writeNewFile creates path (0600, never overwriting) and fills it.
+// writeNewFile creates path (0600, never overwriting) and fills it. If
+// filling fails (an attachment that does not match its checksum), the
+// partial file it created is removed; a file that was already there is
+// never touched.
 func writeNewFile(path string, fill func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
@@ -367,11 +366,12 @@ func writeNewFile(path string, fill func(io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	if err := fill(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	err = fill(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
+		os.Remove(path) // ours: created above with O_EXCL
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
