@@ -29,6 +29,7 @@ type snapshot struct {
 	notMine  int // tips sealed to other key-holders
 	broken   int // tips that failed to open for another reason
 	brokenEg string
+	damaged  int // triage records that could not be read
 }
 
 func (s *Server) load(ctx context.Context) (*snapshot, error) {
@@ -54,6 +55,11 @@ func (s *Server) load(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	snap := &snapshot{records: records, byKey: map[string]int{}}
+	for _, r := range records {
+		if r.Damaged != "" {
+			snap.damaged++
+		}
+	}
 	for _, e := range entries {
 		switch {
 		case e.Err == nil:

@@ -105,6 +105,7 @@ type inboxBody struct {
 	NotMine  int
 	Broken   int
 	BrokenEg string
+	Damaged  int
 	Pubkeys  []string
 	Statuses []triage.Status
 }
@@ -128,7 +129,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	f := parseFilter(r.URL.Query())
 	body := inboxBody{
 		Total: len(snap.items), Filter: f, Facets: snap.facets(),
-		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg,
+		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg, Damaged: snap.damaged,
 		Pubkeys: s.pubkeys, Statuses: triage.Statuses,
 	}
 	for _, it := range snap.items {
@@ -174,13 +175,15 @@ type tipBody struct {
 	Attachments []attachmentView
 	Record      triage.Record
 	History     []triage.Entry
-	Related     []relatedView
-	Prev, Next  string
-	Saved       bool
-	Exported    bool
-	Conflict    string
-	ConflictBy  []string
-	Error       string
+	// HistoryDamaged counts history entries that could not be read.
+	HistoryDamaged int
+	Related        []relatedView
+	Prev, Next     string
+	Saved          bool
+	Exported       bool
+	Conflict       string
+	ConflictBy     []string
+	Error          string
 	// Draft holds what the key-holder typed when a save was refused, so
 	// nothing they wrote is lost.
 	Draft    draft
@@ -227,6 +230,11 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 		s.log.Error("console could not read triage history", "err", err)
 	}
 	b := &tipBody{Item: it, Tip: it.Tip, Record: rec, History: hist, Statuses: triage.Statuses}
+	for _, e := range hist {
+		if e.Damaged {
+			b.HistoryDamaged++
+		}
+	}
 	b.Draft = draft{Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: strings.Join(rec.Tags, ", ")}
 	if i > 0 {
 		b.Prev = snap.items[i-1].Key

@@ -1,0 +1,92 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/memq"
+	"github.com/flarehq/flare/queue"
+)
+
+// TestBadRecordsAreSkippedAndFlagged is finding 7: one bad record of any
+// kind — a tip, a triage state, a history entry — made the inbox and
+// every tip page answer 502. Each is now skipped and flagged.
+func TestBadRecordsAreSkippedAndFlagged(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		plant   func(t *testing.T, q queue.Queue, victim string)
+		inbox   string // what the inbox says about it
+		tipPage string // what the victim's page says about it
+	}{
+		{
+			name: "tip",
+			plant: func(t *testing.T, q queue.Queue, victim string) {
+				if _, err := q.Enqueue(ctx, queue.StreamTips, []byte{'x'}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			inbox: "1 tip could not be opened",
+		},
+		{
+			name: "triage state",
+			plant: func(t *testing.T, q queue.Queue, victim string) {
+				if _, err := q.PutRecord(ctx, "triage/"+victim, []byte{'x'}, 0); err != nil {
+					t.Fatal(err)
+				}
+			},
+			inbox:   "triage record of 1 tip is damaged",
+			tipPage: "The triage record of this tip is damaged",
+		},
+		{
+			name: "history entry",
+			plant: func(t *testing.T, q queue.Queue, victim string) {
+				if err := q.AppendLog(ctx, "triage-log/"+victim, []byte{'x'}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			tipPage: "damaged history entry",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := memq.New()
+			alice := newKeyholder(t, "alice")
+			rs := recipients(alice)
+			victim := submit(t, q, rs, submission{channel: "web", kind: crypto.KindTip, text: "VICTIM-TIP"}).QueueID
+			other := submit(t, q, rs, submission{channel: "web", kind: crypto.KindTip, text: "OTHER-TIP"}).QueueID
+			r := startConsole(t, q, alice, rs)
+			c := r.client(t)
+			// Some genuine history first, so that a bad entry among good
+			// ones is shown in its place.
+			_, page := get(t, c, r.base+"/tip/"+other)
+			if code, _ := post(t, c, r.base+"/tip/"+other+"/triage", url.Values{"csrf": {formValue(t, csrfPattern, page)}, "version": {"0"}, "note": {"GOOD-NOTE"}}); code != http.StatusOK {
+				t.Fatalf("triage save: %d", code)
+			}
+			tt.plant(t, q, victim)
+			code, page := get(t, c, r.base+"/")
+			if code != http.StatusOK {
+				t.Fatalf("inbox: %d", code)
+			}
+			contains(t, page, "VICTIM-TIP", "OTHER-TIP", tt.inbox)
+			for _, key := range []string{victim, other} {
+				code, page := get(t, c, r.base+"/tip/"+key)
+				if code != http.StatusOK {
+					t.Fatalf("tip page %s: %d", key, code)
+				}
+				if key == victim {
+					contains(t, page, "VICTIM-TIP", tt.tipPage)
+				} else {
+					contains(t, page, "OTHER-TIP", "GOOD-NOTE")
+					if tt.tipPage != "" && strings.Contains(page, tt.tipPage) {
+						t.Errorf("the other tip's page is flagged too")
+					}
+				}
+			}
+		})
+	}
+}
