@@ -123,17 +123,18 @@ func (s *Server) attachmentRef(w http.ResponseWriter, r *http.Request) (console.
 		s.fail(w, http.StatusNotFound, "No such attachment", "There is no such attachment.")
 		return console.Item{}, crypto.AttachmentRef{}, false
 	}
-	snap, err := s.load(r.Context())
+	// Not s.load: an image on a tip page must not read every triage
+	// record or link tips.
+	it, ok, err := s.item(r.Context(), key)
 	if err != nil {
 		s.fail(w, http.StatusBadGateway, "Queue unavailable", "The console could not read the queue: "+err.Error())
 		return console.Item{}, crypto.AttachmentRef{}, false
 	}
-	i, ok := snap.byKey[key]
-	if !ok || n >= len(snap.items[i].Tip.Attachments) {
+	if !ok || n >= len(it.Tip.Attachments) {
 		s.fail(w, http.StatusNotFound, "No such attachment", "There is no such attachment.")
 		return console.Item{}, crypto.AttachmentRef{}, false
 	}
-	return snap.items[i], snap.items[i].Tip.Attachments[n], true
+	return it, it.Tip.Attachments[n], true
 }
 
 // attachmentImage serves an image attachment re-encoded by the console.

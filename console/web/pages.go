@@ -141,7 +141,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 			Key: it.Key, Preview: preview(it.Tip.Text, 140), Channel: it.Tip.Channel, Lang: it.Tip.Language,
 			Receipt: it.Tip.Receipt, Kind: it.Tip.Kind, Received: it.Received(),
 			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
-			Attachments: len(it.Tip.Attachments), Related: len(snap.related[it.Key]),
+			Attachments: len(it.Tip.Attachments), Related: snap.related.LinkCount(it.Key),
 			Missing: it.Missing, Parts: len(it.Entries),
 		})
 	}
@@ -255,7 +255,7 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 		s.inspectAttachment(r, &av)
 		b.Attachments = append(b.Attachments, av)
 	}
-	for _, l := range snap.related[key] {
+	for _, l := range snap.related.Links(key) {
 		j, ok := snap.byKey[l.Key]
 		if !ok {
 			continue

@@ -90,3 +90,44 @@ func TestBadRecordsAreSkippedAndFlagged(t *testing.T) {
 		})
 	}
 }
+
+// TestAttachmentRequestsDoNotLink is finding 2: linking ran on every
+// console request, each image on a tip page included. Tips are now
+// linked once, by page loads; image and download requests never link.
+func TestAttachmentRequestsDoNotLink(t *testing.T) {
+	q := memq.New()
+	alice := newKeyholder(t, "alice")
+	rs := recipients(alice)
+	phone := &crypto.Sender{Phone: "+855 12 345 678"}
+	first := submit(t, q, rs, submission{channel: "sms", kind: crypto.KindDistress, text: "FIRST", sender: phone,
+		attachments: []testFile{{name: "p.png", mediaType: "image/png", data: pngWithText(t, "x")}}}).QueueID
+	r := startConsole(t, q, alice, rs)
+	c := r.client(t)
+	get(t, c, r.base+"/tip/"+first)
+	before := r.srv.inbox.index.Stats()
+	if before.Tips != 1 {
+		t.Fatalf("index after the first page: %+v", before)
+	}
+	second := submit(t, q, rs, submission{channel: "web", kind: crypto.KindTip, text: "SECOND call 012 345 678"}).QueueID
+	for range 3 {
+		for _, u := range []string{"/tip/" + first + "/att/0/image", "/tip/" + first + "/att/0/file"} {
+			if code, _ := get(t, c, r.base+u); code != http.StatusOK {
+				t.Fatalf("%s: %d", u, code)
+			}
+		}
+	}
+	if after := r.srv.inbox.index.Stats(); after != before {
+		t.Fatalf("attachment requests linked tips: index %+v, was %+v", after, before)
+	}
+	_, page := get(t, c, r.base+"/tip/"+first)
+	contains(t, page, `href="/tip/`+second+`"`, "phone number")
+	if st := r.srv.inbox.index.Stats(); st.Tips != 2 || st.Computes != 2 {
+		t.Fatalf("index after the second tip: %+v", st)
+	}
+	// Loading pages again links nothing again.
+	get(t, c, r.base+"/")
+	get(t, c, r.base+"/tip/"+second)
+	if st := r.srv.inbox.index.Stats(); st.Tips != 2 || st.Computes != 2 {
+		t.Fatalf("index after more pages: %+v", st)
+	}
+}
