@@ -89,3 +89,61 @@ func TestConsoleSaveKeepsExistingFile(t *testing.T) {
 		t.Fatalf("saved %q", got)
 	}
 }
+
+// hostilePayload is what the outside review sent as a form's lang field
+// and an attachment's media type (finding 4): an OSC that retitles the
+// terminal, an SGR that turns it red, a one-byte CSI (C1 U+009B) and a
+// right-to-left override.
+const hostilePayload = "en-\x1b]0;pwned\x07\x1b[31mred\u009b2J\u202eexe.pdf"
+
+// controlAt returns the index of the first control character in s that a
+// terminal acts on (C0 but newline and tab, DEL, C1, bidi), or -1.
+func controlAt(s string) int {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || 0x80 <= r && r <= 0x9f ||
+			r == 0x061c || r == 0x200e || r == 0x200f || 0x202a <= r && r <= 0x202e || 0x2066 <= r && r <= 0x2069
+	})
+}
+
+// TestConsoleOutputHasNoControls is finding 4 on the command line: a tip
+// carrying the payload in every field (sealed straight into the queue, as
+// someone with write access can, past the gateway's checks) prints
+// without any of it reaching the terminal, in list, show and --json.
+func TestConsoleOutputHasNoControls(t *testing.T) {
+	var qid string
+	queueURL, kh := seedQueue(t, func(q queue.Queue, in *gateway.Intake, s *crypto.Sealer) {
+		ctx := context.Background()
+		ref, err := s.SealAttachment(ctx, q, crypto.AttachmentInfo{ID: "att-x", Name: "f" + hostilePayload, MediaType: hostilePayload}, strings.NewReader("data"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := s.SealTip(&crypto.Tip{ID: "t" + hostilePayload, Receipt: "ABCD-EFGH", Channel: "web" + hostilePayload,
+			Kind: crypto.KindTip, Language: hostilePayload, Text: "TEXT " + hostilePayload + "\nline two",
+			Fields: map[string]string{"place" + hostilePayload: hostilePayload}, People: []string{hostilePayload},
+			Sender:      &crypto.Sender{Phone: hostilePayload, Name: hostilePayload},
+			Reply:       &crypto.ReplyAddress{Channel: "sms" + hostilePayload, Address: hostilePayload},
+			Location:    &crypto.Location{Place: hostilePayload},
+			Attachments: []crypto.AttachmentRef{ref}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if qid, err = q.Enqueue(ctx, queue.StreamTips, sealed); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, args := range [][]string{{"show", qid}, {"list"}, {"show", qid, "--json"}, {"list", "--json"}} {
+		cmd := exec.Command(flareBin, append(append([]string{"console"}, args...), "--identity", kh.File, "--queue", queueURL)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+		}
+		out := stdout.String() + stderr.String()
+		if !strings.Contains(out, "red") {
+			t.Fatalf("%v: the tip was not printed:\n%s", args, out)
+		}
+		if i := controlAt(out); i >= 0 {
+			t.Errorf("%v prints control %U: %q", args, []rune(out[i:])[0], out[max(0, i-30):min(len(out), i+30)])
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/console/triage"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/safetext"
 )
 
 //go:embed templates/*.html
@@ -61,7 +62,11 @@ func (s *Server) render(w http.ResponseWriter, status int, name, title string, b
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	// html/template escapes HTML, not terminal or bidi controls: every
+	// value a page shows (tips, file names, triage notes, error messages)
+	// passes the console's one sanitiser on its way out. The templates
+	// themselves hold none, so only values are changed.
+	io.WriteString(w, safetext.Text(buf.String()))
 }
 
 func (s *Server) fail(w http.ResponseWriter, status int, title, msg string) {

@@ -131,3 +131,44 @@ func TestAttachmentRequestsDoNotLink(t *testing.T) {
 		t.Fatalf("index after more pages: %+v", st)
 	}
 }
+
+// TestControlsNeverRendered is finding 4 in the web console: terminal
+// escapes, C1 controls and bidi overrides from a tip (as someone who can
+// write to the queue can seal one, past the gateway's own checks) are
+// not in any page.
+func TestControlsNeverRendered(t *testing.T) {
+	const payload = "en-\x1b]0;pwned\x07\x1b[31mred\u009b2J\u202eexe.pdf"
+	q := memq.New()
+	alice := newKeyholder(t, "alice")
+	sealer, err := crypto.NewSealer(alice.id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := sealer.SealAttachment(context.Background(), q, crypto.AttachmentInfo{ID: "att-x", Name: "f" + payload, MediaType: payload}, strings.NewReader("data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := sealer.SealTip(&crypto.Tip{ID: "t1", Receipt: "ABCD-EFGH", Channel: "web", Kind: crypto.KindTip, Language: payload,
+		Text: "TEXT " + payload + "\nsecond line", Fields: map[string]string{"place" + payload: payload}, People: []string{payload},
+		Attachments: []crypto.AttachmentRef{ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := q.Enqueue(context.Background(), queue.StreamTips, sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startConsole(t, q, alice, recipients(alice))
+	c := r.client(t)
+	for _, u := range []string{"/", "/?q=" + url.QueryEscape(payload), "/tip/" + key} {
+		code, page := get(t, c, r.base+u)
+		if code != http.StatusOK || !strings.Contains(page, "TEXT en-]0;pwned") {
+			t.Fatalf("%s: %d, tip not shown", u, code)
+		}
+		if i := strings.IndexFunc(page, func(r rune) bool {
+			return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || 0x80 <= r && r <= 0x9f || r == 0x202e
+		}); i >= 0 {
+			t.Errorf("%s renders control %U at %d: %q", u, []rune(page[i:])[0], i, page[max(0, i-40):min(len(page), i+40)])
+		}
+	}
+}
