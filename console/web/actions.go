@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -165,6 +166,9 @@ func (s *Server) attachmentImage(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := readLimited(rd, maxImageBytes)
 	if err != nil {
+		if r.Context().Err() == nil && !errors.Is(err, errNotImage) {
+			s.noteChecked(ref, false)
+		}
 		s.log.Warn("attachment not readable", "err", err)
 		s.fail(w, http.StatusBadGateway, "Not shown", "The attachment could not be read completely or does not match its checksum.")
 		return
@@ -224,9 +228,22 @@ func (c *imageCache) put(key string, img shownImage) {
 
 // attachmentFile sends the original file as a download: never shown in
 // the browser, never sniffed, sandboxed if opened anyway.
+//
+// Nothing is sent before the whole file was decrypted and matched the
+// SHA-256 its tip recorded: a file swapped in the store gets an error page
+// and the tip page says so. The file is then decrypted again to send it
+// (nothing is written to disk, and a large file is not held in memory);
+// should that copy differ (the store changed in between), the connection
+// is cut before the last byte, so the browser marks the download failed.
 func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request) {
 	_, ref, ok := s.attachmentRef(w, r)
 	if !ok {
+		return
+	}
+	if err := s.verifyAttachment(r, ref); err != nil {
+		s.log.Warn("attachment download refused", "reason", "does not match its checksum")
+		s.fail(w, http.StatusBadGateway, "Not downloaded",
+			"This attachment does not match the SHA-256 its tip recorded: it was changed or damaged in the store. Nothing was sent. The tip page now says so.")
 		return
 	}
 	rd, err := s.con.Attachment(r.Context(), ref)
@@ -239,10 +256,42 @@ func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Disposition", contentDisposition(console.SafeFileName(ref.Name)))
 	h.Set("Content-Length", strconv.FormatInt(ref.Size, 10))
-	if _, err := io.Copy(w, rd); err != nil {
-		// Headers are gone; the browser sees a short download.
-		s.log.Error("attachment download failed", "err", err)
+	if ref.Size > 0 {
+		if _, err := io.CopyN(w, rd, ref.Size-1); err != nil {
+			s.abortDownload(ref, err)
+		}
 	}
+	// The last byte goes only once the checksum matched.
+	last, err := io.ReadAll(rd)
+	if err != nil {
+		s.abortDownload(ref, err)
+	}
+	w.Write(last)
+}
+
+// verifyAttachment decrypts the whole attachment, sending nothing, and
+// checks it against its tip's SHA-256. The result is what the tip page
+// shows.
+func (s *Server) verifyAttachment(r *http.Request, ref crypto.AttachmentRef) error {
+	rd, err := s.con.Attachment(r.Context(), ref)
+	if err == nil {
+		_, err = io.Copy(io.Discard, rd)
+	}
+	if r.Context().Err() != nil {
+		return err // the browser went away; that says nothing of the file
+	}
+	s.noteChecked(ref, err == nil)
+	return err
+}
+
+// abortDownload cuts a download whose headers are gone: the browser sees
+// the connection fail and marks the download failed.
+func (s *Server) abortDownload(ref crypto.AttachmentRef, err error) {
+	if errors.Is(err, crypto.ErrAttachmentCorrupt) || !errors.Is(err, context.Canceled) {
+		s.noteChecked(ref, false)
+	}
+	s.log.Error("attachment download cut off", "reason", "changed or unreadable while sending")
+	panic(http.ErrAbortHandler)
 }
 
 // contentDisposition quotes a file name for a download, ASCII-safe.

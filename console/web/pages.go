@@ -156,13 +156,16 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 type field struct{ Name, Value string }
 
 type attachmentView struct {
-	N                int
-	Ref              crypto.AttachmentRef
-	Image            bool // a format the console re-encodes for display
-	SVG              bool
-	Meta             Metadata
-	MetaErr          string
-	ImageURL, GetURL string
+	N     int
+	Ref   crypto.AttachmentRef
+	Image bool // a format the console re-encodes for display
+	SVG   bool
+	// Checked is set once the whole file was decrypted and matched its
+	// SHA-256; Mismatch once it did not.
+	Checked, Mismatch bool
+	Meta              Metadata
+	MetaErr           string
+	ImageURL, GetURL  string
 }
 
 type relatedView struct {
@@ -275,14 +278,9 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 }
 
 // inspectAttachment decides how an attachment is offered: images the
-// console can re-encode are shown; their originals' metadata is summarised.
+// console can re-encode are shown; their originals' metadata is
+// summarised; whether the file matches its SHA-256 is said.
 func (s *Server) inspectAttachment(r *http.Request, av *attachmentView) {
-	mt := strings.ToLower(av.Ref.MediaType)
-	name := strings.ToLower(av.Ref.Name)
-	if strings.Contains(mt, "svg") || strings.HasSuffix(name, ".svg") || strings.HasSuffix(name, ".svgz") {
-		av.SVG = true
-		return
-	}
 	// Attachments never change: each is opened once (with a hardware key,
 	// each opening is a touch).
 	cacheKey := av.Ref.ID + "/" + av.Ref.SHA256
@@ -291,32 +289,65 @@ func (s *Server) inspectAttachment(r *http.Request, av *attachmentView) {
 	s.inspectMu.Unlock()
 	if !ok {
 		in = s.inspect(r, av.Ref)
+		if r.Context().Err() != nil {
+			return // cut short: nothing learnt
+		}
 		s.inspectMu.Lock()
+		if prev, ok := s.inspected[cacheKey]; ok && prev.mismatch {
+			in.mismatch = true
+		}
 		s.inspected[cacheKey] = in
 		s.inspectMu.Unlock()
 	}
-	av.Image = in.image && av.Ref.Size <= maxImageBytes
-	av.Meta, av.MetaErr = in.meta, in.err
+	mt := strings.ToLower(av.Ref.MediaType)
+	name := strings.ToLower(av.Ref.Name)
+	av.SVG = strings.Contains(mt, "svg") || strings.HasSuffix(name, ".svg") || strings.HasSuffix(name, ".svgz")
+	av.Mismatch = in.mismatch
+	av.Checked = in.checked && !in.mismatch
+	av.Image = in.image && !av.SVG && !in.mismatch && av.Ref.Size <= maxImageBytes
+	if !av.SVG {
+		av.Meta, av.MetaErr = in.meta, in.err
+	}
 }
 
-// inspection is what the console learnt from the start of an attachment.
+// noteChecked records what a full decryption of an attachment found, for
+// its tip page. A mismatch, once seen, stays.
+func (s *Server) noteChecked(ref crypto.AttachmentRef, ok bool) {
+	cacheKey := ref.ID + "/" + ref.SHA256
+	s.inspectMu.Lock()
+	defer s.inspectMu.Unlock()
+	in, seen := s.inspected[cacheKey]
+	if !seen {
+		// Not inspected yet: the page will inspect it, keeping a mismatch.
+		if ok {
+			return
+		}
+		in = inspection{err: "could not be read completely or does not match its checksum"}
+	}
+	in.checked = true
+	in.mismatch = in.mismatch || !ok
+	s.inspected[cacheKey] = in
+}
+
+// inspection is what the console learnt from decrypting an attachment.
 type inspection struct {
-	image bool // PNG, JPEG or GIF by its content
-	meta  Metadata
-	err   string
+	image    bool // PNG, JPEG or GIF by its content
+	meta     Metadata
+	err      string
+	checked  bool // decrypted to the end and compared with its SHA-256
+	mismatch bool // and it did not match (or could not be decrypted)
 }
 
+// inspect decrypts an attachment: its start tells what it is, and the
+// rest is read (and thrown away) to check its SHA-256.
 func (s *Server) inspect(r *http.Request, ref crypto.AttachmentRef) inspection {
 	rd, err := s.con.Attachment(r.Context(), ref)
 	if err != nil {
-		return inspection{err: "could not be opened"}
+		return inspection{err: "could not be opened", checked: true, mismatch: true}
 	}
-	head := make([]byte, min(metadataHead, ref.Size))
+	head := make([]byte, min(metadataHead, max(ref.Size, 0)))
 	n, err := io.ReadFull(rd, head)
 	head = head[:n]
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return inspection{err: "could not be read completely or does not match its checksum"}
-	}
 	var in inspection
 	switch {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}), bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")),
@@ -324,5 +355,13 @@ func (s *Server) inspect(r *http.Request, ref crypto.AttachmentRef) inspection {
 		in.image = true
 	}
 	in.meta = readMetadata(head)
+	if err == nil {
+		_, err = io.Copy(io.Discard, rd)
+	}
+	if err != nil && err != io.EOF {
+		in.err = "could not be read completely or does not match its checksum"
+		in.mismatch = true
+	}
+	in.checked = true
 	return in
 }
