@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
 
 	"log/slog"
 	"os"
@@ -145,5 +149,44 @@ func TestConsoleOutputHasNoControls(t *testing.T) {
 		if i := controlAt(out); i >= 0 {
 			t.Errorf("%v prints control %U: %q", args, []rune(out[i:])[0], out[max(0, i-30):min(len(out), i+30)])
 		}
+	}
+}
+
+// TestHostileFormFieldsNeverReachTheTerminal is finding 4 as the review
+// showed it: a form posted to the gateway with the payload as lang and
+// C1 and bidi controls in the file's media type, then read with flare
+// console show.
+func TestHostileFormFieldsNeverReachTheTerminal(t *testing.T) {
+	identity, recipient := keyholder(t, false)
+	dataDir := t.TempDir()
+	queueURL := "file:" + filepath.Join(dataDir, "flare.db")
+	g := startGateway(t, nil, "--recipient", recipient, "--queue", queueURL, "--data-dir", dataDir)
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("message", "hostile fields")
+	mw.WriteField("lang", hostilePayload)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="f.txt"`)
+	// A header cannot carry C0 controls; the review's media type carried
+	// the C1 CSI and the bidi override.
+	h.Set("Content-Type", "image/png\u009b2J\u202egnp.exe")
+	fw, _ := mw.CreatePart(h)
+	fw.Write([]byte("file contents"))
+	mw.Close()
+	resp, err := http.Post("http://"+g.addr+"/", mw.FormDataContentType(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, page)
+	}
+	out := runFlare(t, "console", "show", receiptOf(t, string(page)), "--identity", identity, "--queue", queueURL)
+	if i := controlAt(out); i >= 0 {
+		t.Fatalf("show prints control %U: %q", []rune(out[i:])[0], out)
+	}
+	if strings.Contains(out, "pwned") || strings.Contains(out, "gnp.exe") || !strings.Contains(out, "application/octet-stream") {
+		t.Fatalf("hostile lang or media type stored:\n%s", out)
 	}
 }
