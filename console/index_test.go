@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -198,18 +199,24 @@ func TestIndexFloodWorkIsLinear(t *testing.T) {
 		}
 	}
 	st := x.Stats()
-	t.Logf("first 500: %+v; all 1000: %+v", half, st)
+	n := len(tips)
+	tips = nil
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("first 500: %+v; all 1000: %+v; heap in use with the index: %.1f MiB", half, st, float64(ms.HeapInuse)/(1<<20))
+	runtime.KeepAlive(x)
 	perTip := maxClues + maxPhrases + maxTextTokens
-	if st.Tips != len(tips) || st.Postings > len(tips)*perTip {
+	if st.Tips != n || st.Postings > n*perTip {
 		t.Errorf("postings %d for %d tips, over %d a tip", st.Postings, st.Tips, perTip)
 	}
 	// Each tip's links are computed when it arrives, and again only when a
 	// clue it has becomes shared by too many, which each clue does once.
-	if st.Computes > 2*len(tips) {
-		t.Errorf("%d link computations for %d tips", st.Computes, len(tips))
+	if st.Computes > 2*n {
+		t.Errorf("%d link computations for %d tips", st.Computes, n)
 	}
-	if st.Visits > len(tips)*(maxClues+maxPhrases+maxTextTokens)*maxShared {
-		t.Errorf("%d visits for %d tips", st.Visits, len(tips))
+	if st.Visits > n*(maxClues+maxPhrases+maxTextTokens)*maxShared {
+		t.Errorf("%d visits for %d tips", st.Visits, n)
 	}
 	// The second half costs about what the first did: no work grows with
 	// the tips already there.
@@ -218,9 +225,9 @@ func TestIndexFloodWorkIsLinear(t *testing.T) {
 	if second > first*3/2 {
 		t.Errorf("the second 500 tips cost %d, the first %d", second, first)
 	}
-	for _, e := range tips[:10] {
-		if l := x.Links(e.QueueID); len(l) != 0 {
-			t.Errorf("flood tip %s linked: %+v", e.QueueID, l)
+	for i := range 10 {
+		if l := x.Links(fmt.Sprintf("%d-0", i+1)); len(l) != 0 {
+			t.Errorf("flood tip %d linked: %+v", i+1, l)
 		}
 	}
 }
@@ -250,4 +257,56 @@ func FuzzFindPhones(f *testing.F) {
 			t.Fatalf("findPhones(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestIndexSharedFloodWorkIsLinear floods with tips that share everything
+// they can — a small vocabulary, names and places given by many and
+// written by all — so that clues keep becoming shared by too many and
+// links keep being recomputed away. The later tips still cost no more
+// than the earlier ones.
+func TestIndexSharedFloodWorkIsLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 6 MiB of tips")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	names := []string{"Sokha Chan", "Dara Kim", "Nguyen Thi Minh Khai", "Somchai", "Aung Kyaw", "Maria Santos"}
+	places := []string{"Bavet", "Poipet", "Shwe Kokko", "Sihanoukville"}
+	var vocab []string
+	vocab = append(vocab, "help", "passport", "casino", "phone", "boss", "room", "building")
+	for _, n := range append(slices.Clone(names), places...) {
+		vocab = append(vocab, strings.Fields(n)...)
+	}
+	x := NewIndex()
+	const n = 800
+	var half IndexStats
+	for i := range n {
+		var b strings.Builder
+		for b.Len() < 8<<10 {
+			b.WriteString(vocab[rng.IntN(len(vocab))])
+			b.WriteByte(' ')
+		}
+		tip := &crypto.Tip{Text: b.String(), People: []string{names[rng.IntN(len(names))], names[rng.IntN(len(names))]},
+			Location: &crypto.Location{Place: places[rng.IntN(len(places))]}, Sender: &crypto.Sender{Phone: fmt.Sprintf("+855 12 %06d", rng.IntN(300))}}
+		k := fmt.Sprintf("%d-0", i+1)
+		x.Add(k, entry(k, tip))
+		if i == n/2-1 {
+			half = x.Stats()
+		}
+	}
+	st := x.Stats()
+	t.Logf("first %d: %+v; all %d: %+v", n/2, half, n, st)
+	first := half.Postings + half.Visits + half.Computes
+	second := st.Postings + st.Visits + st.Computes - first
+	if second > first*3/2 {
+		t.Errorf("the second %d tips cost %d, the first %d", n/2, second, first)
+	}
+	// Everything is shared by too many but the phone numbers (about 3 tips
+	// each): links are by phone number only.
+	for i := range 20 {
+		for _, l := range x.Links(fmt.Sprintf("%d-0", i+1)) {
+			if len(l.Reasons) != 1 || !strings.HasPrefix(l.Reasons[0], "phone number") {
+				t.Fatalf("tip %d linked to %s by %v", i+1, l.Key, l.Reasons)
+			}
+		}
+	}
 }
