@@ -256,17 +256,33 @@ func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Disposition", contentDisposition(console.SafeFileName(ref.Name)))
 	h.Set("Content-Length", strconv.FormatInt(ref.Size, 10))
+	src := &readErr{r: rd}
 	if ref.Size > 0 {
-		if _, err := io.CopyN(w, rd, ref.Size-1); err != nil {
-			s.abortDownload(ref, err)
+		if _, err := io.CopyN(w, src, ref.Size-1); err != nil {
+			s.abortDownload(ref, src.err)
 		}
 	}
 	// The last byte goes only once the checksum matched.
-	last, err := io.ReadAll(rd)
+	last, err := io.ReadAll(src)
 	if err != nil {
-		s.abortDownload(ref, err)
+		s.abortDownload(ref, src.err)
 	}
 	w.Write(last)
+}
+
+// readErr remembers the error its reader returned, to tell a file that
+// changed from a browser that went away.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // verifyAttachment decrypts the whole attachment, sending nothing, and
@@ -284,13 +300,14 @@ func (s *Server) verifyAttachment(r *http.Request, ref crypto.AttachmentRef) err
 	return err
 }
 
-// abortDownload cuts a download whose headers are gone: the browser sees
-// the connection fail and marks the download failed.
-func (s *Server) abortDownload(ref crypto.AttachmentRef, err error) {
-	if errors.Is(err, crypto.ErrAttachmentCorrupt) || !errors.Is(err, context.Canceled) {
+// abortDownload cuts a download whose headers are gone, so that the
+// browser marks it failed. readErr is what reading the file failed with,
+// nil if sending failed (the browser went away).
+func (s *Server) abortDownload(ref crypto.AttachmentRef, readErr error) {
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
 		s.noteChecked(ref, false)
+		s.log.Error("attachment download cut off", "reason", "changed or unreadable while sending")
 	}
-	s.log.Error("attachment download cut off", "reason", "changed or unreadable while sending")
 	panic(http.ErrAbortHandler)
 }
 

@@ -156,16 +156,16 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 type field struct{ Name, Value string }
 
 type attachmentView struct {
-	N     int
-	Ref   crypto.AttachmentRef
-	Image bool // a format the console re-encodes for display
-	SVG   bool
+	N                int
+	Ref              crypto.AttachmentRef
+	Image            bool // a format the console re-encodes for display
+	SVG              bool
+	Meta             Metadata
+	MetaErr          string
+	ImageURL, GetURL string
 	// Checked is set once the whole file was decrypted and matched its
 	// SHA-256; Mismatch once it did not.
 	Checked, Mismatch bool
-	Meta              Metadata
-	MetaErr           string
-	ImageURL, GetURL  string
 }
 
 type relatedView struct {
@@ -183,19 +183,19 @@ type tipBody struct {
 	Attachments []attachmentView
 	Record      triage.Record
 	History     []triage.Entry
-	// HistoryDamaged counts history entries that could not be read.
-	HistoryDamaged int
-	Related        []relatedView
-	Prev, Next     string
-	Saved          bool
-	Exported       bool
-	Conflict       string
-	ConflictBy     []string
-	Error          string
+	Related     []relatedView
+	Prev, Next  string
+	Saved       bool
+	Exported    bool
+	Conflict    string
+	ConflictBy  []string
+	Error       string
 	// Draft holds what the key-holder typed when a save was refused, so
 	// nothing they wrote is lost.
 	Draft    draft
 	Statuses []triage.Status
+	// HistoryDamaged counts history entries that could not be read.
+	HistoryDamaged int
 }
 
 type draft struct {
