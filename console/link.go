@@ -2,11 +2,11 @@ package console
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/flarehq/flare/crypto"
 )
@@ -28,6 +28,40 @@ type clue struct {
 // an optional +, then digits with spaces, dots, dashes or brackets.
 var phonePattern = regexp.MustCompile(`\+?\(?\d[\d\s().-]{6,18}\d`)
 
+// findPhones returns the first n matches of phonePattern in s, scanning
+// by hand: the regular expression costs milliseconds on a 64 KiB text,
+// and the index looks at every tip's.
+func findPhones(s string, n int) []string {
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	inBody := func(c byte) bool { return isDigit(c) || strings.IndexByte(" \t\n\f\r().-", c) >= 0 }
+	var out []string
+	for i := 0; i < len(s) && len(out) < n; {
+		j := i
+		if s[j] == '+' {
+			j++
+		}
+		if j < len(s) && s[j] == '(' {
+			j++
+		}
+		end := -1
+		if j < len(s) && isDigit(s[j]) {
+			// \d, 6 to 18 body characters, \d: the longest such match.
+			for k := j + 1; k < len(s) && k <= j+19 && inBody(s[k]); k++ {
+				if k >= j+7 && isDigit(s[k]) {
+					end = k
+				}
+			}
+		}
+		if end < 0 {
+			i++
+			continue
+		}
+		out = append(out, s[i:end+1])
+		i = end + 1
+	}
+	return out
+}
+
 // phoneKey normalises a phone number to its last 8 digits, so that
 // "+855 12 345 678" and "012345678" match; shorter numbers are ignored.
 func phoneKey(s string) string {
@@ -46,22 +80,68 @@ func phoneKey(s string) string {
 	return string(d)
 }
 
+// normName lower-cases s and keeps its words (runs of letters and
+// digits), one space apart. Index.textTokens splits texts the same way.
 func normName(s string) string {
-	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
-	}), " ")
+	f := strings.FieldsFunc(s, func(r rune) bool { return !isWordRune(r) })
+	for i := range f {
+		f[i] = strings.ToLower(f[i])
+	}
+	return strings.Join(f, " ")
 }
 
-// clues returns what t can share with other tips, and the clue keys of
-// the names and places it gives (to look for in other tips' text).
-func clues(t *crypto.Tip) (cs []clue, words []string) {
+// Bounds on what one tip puts in the index, so that building it costs at
+// most a constant per tip, however long the tips and however many: a
+// source who floods the gateway with long tips full of names slows
+// nothing but their own tips' indexing.
+const (
+	// maxClues is how many clues (phone numbers, senders, names, places,
+	// positions) one tip gives at most; the rest are ignored.
+	maxClues = 32
+	// maxClueBytes is the longest clue key kept: a "name" of a kilobyte
+	// is not a name.
+	maxClueBytes = 128
+	// maxPhrases is how many names and places of one tip are looked for
+	// in other tips' texts, and maxPhraseWords how many words each may
+	// have.
+	maxPhrases     = 16
+	maxPhraseWords = 4
+	// maxTextTokens is how many distinct word sequences (of 1 to
+	// maxPhraseWords words) of a tip's text are indexed: about the first
+	// 500 words. A name mentioned only further on is not found.
+	maxTextTokens = 2048
+)
+
+// maxShared is how many tips may share a clue for it to link them: a
+// place or name given in hundreds of tips (a city) says nothing about any
+// two of them, and linking all pairs would cost time quadratic in them.
+const maxShared = 100
+
+// extract returns what t can share with other tips as clues, and the
+// names and places it gives as phrases (normalised words, with their
+// labels) to look for in other tips' texts. Both are bounded.
+func extract(t *crypto.Tip) (cs []clue, phrases []clue) {
 	add := func(key, label string) {
+		if len(cs) >= maxClues || len(key) > maxClueBytes {
+			return
+		}
 		for _, c := range cs {
 			if c.key == key {
 				return
 			}
 		}
 		cs = append(cs, clue{key, label})
+	}
+	phrase := func(n, label string) {
+		if len(phrases) >= maxPhrases || len(n) > maxClueBytes || strings.Count(n, " ") >= maxPhraseWords {
+			return
+		}
+		for _, p := range phrases {
+			if p.key == n {
+				return
+			}
+		}
+		phrases = append(phrases, clue{n, label})
 	}
 	if s := t.Sender; s != nil {
 		if k := phoneKey(s.Phone); k != "" {
@@ -84,21 +164,24 @@ func clues(t *crypto.Tip) (cs []clue, words []string) {
 			add("reply:"+r.Channel+":"+r.Address, "same sender")
 		}
 	}
+	// Fields in a fixed order, so that the caps keep the same clues each
+	// time.
+	fieldNames := slices.Sorted(maps.Keys(t.Fields))
 	texts := []string{t.Text}
-	for _, v := range t.Fields {
-		texts = append(texts, v)
+	for _, k := range fieldNames {
+		texts = append(texts, t.Fields[k])
 	}
 	for _, s := range texts {
-		for _, m := range phonePattern.FindAllString(s, -1) {
+		for _, m := range findPhones(s, maxClues) {
 			if k := phoneKey(m); k != "" {
 				add("phone:"+k, "phone number "+strings.TrimSpace(m))
 			}
 		}
 	}
 	people := slices.Clone(t.People)
-	for k, v := range t.Fields {
+	for _, k := range fieldNames {
 		if strings.Contains(strings.ToLower(k), "name") {
-			people = append(people, v)
+			people = append(people, t.Fields[k])
 		}
 	}
 	if t.Sender != nil && t.Sender.Name != "" {
@@ -106,105 +189,47 @@ func clues(t *crypto.Tip) (cs []clue, words []string) {
 	}
 	for _, p := range people {
 		if n := normName(p); len(n) >= 4 {
-			add("name:"+n, fmt.Sprintf("name %q", strings.TrimSpace(p)))
-			words = append(words, "name:"+n)
+			label := fmt.Sprintf("name %q", strings.TrimSpace(p))
+			add("name:"+n, label)
+			phrase(n, label)
 		}
 	}
+	places := []string{t.Fields["place"]}
 	if l := t.Location; l != nil {
-		if p := normName(l.Place); len(p) >= 3 {
-			add("place:"+p, fmt.Sprintf("place %q", strings.TrimSpace(l.Place)))
-			if len(p) >= 4 {
-				words = append(words, "place:"+p)
-			}
-		}
+		places = append([]string{l.Place}, places...)
 		if l.Latitude != nil && l.Longitude != nil {
 			// About a kilometre: the same compound, the same village.
 			lat, lon := math.Round(*l.Latitude*100)/100, math.Round(*l.Longitude*100)/100
 			add(fmt.Sprintf("geo:%.2f,%.2f", lat, lon), fmt.Sprintf("location near %.2f, %.2f", lat, lon))
 		}
 	}
-	if p := normName(t.Fields["place"]); len(p) >= 3 {
-		add("place:"+p, fmt.Sprintf("place %q", strings.TrimSpace(t.Fields["place"])))
-		if len(p) >= 4 {
-			words = append(words, "place:"+p)
+	for _, pl := range places {
+		if p := normName(pl); len(p) >= 3 {
+			label := fmt.Sprintf("place %q", strings.TrimSpace(pl))
+			add("place:"+p, label)
+			if len(p) >= 4 {
+				phrase(p, label)
+			}
 		}
 	}
-	return cs, words
+	return cs, phrases
 }
-
-// maxShared is how many tips may share a clue for it to link them: a
-// place or name given in hundreds of tips (a city) says nothing about any
-// two of them, and linking all pairs would cost time quadratic in them.
-const maxShared = 100
 
 // Related finds, for every item that could be opened, the other items that
 // share a sender, a phone number, a name or a place (given as such in both,
-// or given in one and written in the other's text). It is computed in memory from
-// the decrypted tips and never stored.
+// or given in one and written in the other's text). It builds an Index of
+// the items; a long-running console keeps one instead and adds tips as
+// they arrive. Items with a forged tip are never linked.
 func Related(items []Item) map[string][]Link {
-	type info struct {
-		key   string
-		text  string   // normalised, padded with spaces for word matching
-		words []string // clue keys of names and places to find in text
-	}
-	byClue := map[string][]int{}
-	labels := map[string]string{}
-	infos := make([]info, len(items))
-	for i, it := range items {
-		if it.Tip == nil {
-			continue
-		}
-		cs, words := clues(it.Tip)
-		for _, c := range cs {
-			byClue[c.key] = append(byClue[c.key], i)
-			labels[c.key] = c.label
-		}
-		infos[i] = info{key: it.Key, text: " " + normName(it.Tip.Text) + " ", words: words}
-	}
-	reasons := map[[2]int][]string{}
-	addReason := func(a, b int, why string) {
-		if a == b {
-			return
-		}
-		if a > b {
-			a, b = b, a
-		}
-		if !slices.Contains(reasons[[2]int{a, b}], why) {
-			reasons[[2]int{a, b}] = append(reasons[[2]int{a, b}], why)
-		}
-	}
-	for k, idx := range byClue {
-		if len(idx) > maxShared {
-			continue
-		}
-		for x := 0; x < len(idx); x++ {
-			for y := x + 1; y < len(idx); y++ {
-				addReason(idx[x], idx[y], labels[k])
-			}
-		}
-	}
-	for i, a := range infos {
-		for _, w := range a.words {
-			if len(byClue[w]) > maxShared {
-				continue
-			}
-			n := w[strings.IndexByte(w, ':')+1:]
-			for j, b := range infos {
-				if i != j && b.key != "" && strings.Contains(b.text, " "+n+" ") {
-					addReason(i, j, labels[w])
-				}
-			}
-		}
+	x := NewIndex()
+	for _, it := range items {
+		x.AddItem(it)
 	}
 	out := map[string][]Link{}
-	for pair, why := range reasons {
-		slices.Sort(why)
-		a, b := items[pair[0]].Key, items[pair[1]].Key
-		out[a] = append(out[a], Link{Key: b, Reasons: why})
-		out[b] = append(out[b], Link{Key: a, Reasons: why})
-	}
-	for k := range out {
-		slices.SortFunc(out[k], func(x, y Link) int { return strings.Compare(x.Key, y.Key) })
+	for _, it := range items {
+		if l := x.Links(it.Key); len(l) > 0 {
+			out[it.Key] = l
+		}
 	}
 	return out
 }

@@ -92,7 +92,7 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 	ref, err := d.in.sealer.SealAttachment(ctx, d.in.queue, crypto.AttachmentInfo{
 		ID:        id,
 		Name:      name,
-		MediaType: mediaType,
+		MediaType: normMediaType(mediaType),
 		MaxSize:   d.in.limits.MaxAttachmentBytes,
 	}, r)
 	if err != nil {
@@ -129,6 +129,7 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 	if t.Kind == "" {
 		t.Kind = crypto.KindTip
 	}
+	t.Language = catalogueCode(t.Language)
 	t.ID = randomID()
 	t.Receipt = receiptCode()
 	t.Received = crypto.CoarsenTime(d.in.now())

@@ -6,17 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"golang.org/x/term"
 
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/safetext"
 	"github.com/flarehq/flare/ops/config"
 	"github.com/flarehq/flare/queue/backend"
 )
@@ -134,17 +136,28 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 	c := console.New(q, ids...).TrustGateways(keys...)
 	switch sub {
 	case "list":
-		return consoleList(ctx, a, c, cfg, pos)
+		err = consoleList(ctx, a, c, cfg, pos)
 	case "show":
-		return consoleShow(ctx, a, c, cfg, pos)
+		err = consoleShow(ctx, a, c, cfg, pos)
 	case "export":
-		return consoleExport(ctx, a, c, cfg, pos)
+		err = consoleExport(ctx, a, c, cfg, pos)
 	case "reply", "replies", "stop-contact":
-		return consoleReplies(ctx, a, c, sub, cfg, pos)
+		err = consoleReplies(ctx, a, c, sub, cfg, pos)
 	default:
-		return consoleSave(ctx, a, c, cfg, pos)
+		err = consoleSave(ctx, a, c, cfg, pos)
 	}
+	if err != nil {
+		return safeError{err}
+	}
+	return nil
 }
+
+// safeError is an error whose message may quote a tip (an id, a field):
+// it prints without control characters.
+type safeError struct{ err error }
+
+func (e safeError) Error() string { return safetext.Line(e.err.Error()) }
+func (e safeError) Unwrap() error { return e.err }
 
 // interleave moves positional arguments after the flags, so that
 // "show ID --identity F" works as well as "show --identity F ID".
@@ -232,14 +245,15 @@ func consoleList(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	fmt.Fprintln(tw, "ID\tRECEIVED\tCHANNEL\tKIND\tPREVIEW")
 	for _, r := range rows {
 		if r.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t(cannot open: not sealed to this identity)\n", r.ID, r.Received.Format("2006-01-02 15:04"))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t(cannot open: not sealed to this identity)\n", safetext.Line(r.ID), r.Received.Format("2006-01-02 15:04"))
 			continue
 		}
-		kind := string(r.Kind)
+		kind := safetext.Line(string(r.Kind))
 		if r.Authenticity == crypto.Forged.String() {
 			kind = "FORGED " + kind
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Received.Format("2006-01-02 15:04"), r.Channel, kind, r.Preview)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safetext.Line(r.ID), r.Received.Format("2006-01-02 15:04"),
+			safetext.Line(r.Channel), kind, r.Preview)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -250,9 +264,10 @@ func consoleList(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	return nil
 }
 
-// preview is the first n characters of text on one line, with control
-// characters (a terminal escape in a tip) made harmless.
+// preview is the first n characters of text on one line, without control
+// characters (a terminal escape in a tip).
 func preview(text string, n int) string {
+	text = safetext.Line(strings.ReplaceAll(text, "\r", " "))
 	var b strings.Builder
 	count := 0
 	for _, r := range text {
@@ -260,28 +275,10 @@ func preview(text string, n int) string {
 			b.WriteString("…")
 			break
 		}
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			r = ' '
-		case !unicode.IsPrint(r):
-			r = '�'
-		}
 		b.WriteRune(r)
 		count++
 	}
 	return b.String()
-}
-
-// printable makes text safe for a terminal: control characters other than
-// newlines and tabs are replaced, so a tip cannot move the cursor, change
-// the title or hide text.
-func printable(text string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || unicode.IsPrint(r) {
-			return r
-		}
-		return '�'
-	}, text)
 }
 
 // forgedWarning heads a forged tip: whoever wrote it could seal to the
@@ -311,44 +308,47 @@ func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	if e.Forged() {
 		fmt.Fprintln(w, forgedWarning)
 	}
-	fmt.Fprintf(w, "ID:        %s\n", e.QueueID)
-	fmt.Fprintf(w, "Tip:       %s\n", t.ID)
-	fmt.Fprintf(w, "Receipt:   %s\n", t.Receipt)
+	// Every value below came from a source or the queue: each passes the
+	// sanitiser, so that none can send the terminal an escape sequence.
+	line, text := safetext.Line, safetext.Text
+	fmt.Fprintf(w, "ID:        %s\n", line(e.QueueID))
+	fmt.Fprintf(w, "Tip:       %s\n", line(t.ID))
+	fmt.Fprintf(w, "Receipt:   %s\n", line(t.Receipt))
 	fmt.Fprintf(w, "Received:  %s\n", t.Received.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(w, "Channel:   %s\n", t.Channel)
-	fmt.Fprintf(w, "Kind:      %s\n", t.Kind)
+	fmt.Fprintf(w, "Channel:   %s\n", line(t.Channel))
+	fmt.Fprintf(w, "Kind:      %s\n", line(string(t.Kind)))
 	if t.Language != "" {
-		fmt.Fprintf(w, "Language:  %s\n", t.Language)
+		fmt.Fprintf(w, "Language:  %s\n", line(t.Language))
 	}
 	if s := t.Sender; s != nil {
 		var parts []string
 		for _, p := range [][2]string{{"phone", s.Phone}, {"chat", s.ChatID}, {"user", s.UserID}, {"username", s.Username}, {"name", s.Name}} {
 			if p[1] != "" {
-				parts = append(parts, p[0]+" "+printable(p[1]))
+				parts = append(parts, p[0]+" "+line(p[1]))
 			}
 		}
 		fmt.Fprintf(w, "Sender:    %s\n", strings.Join(parts, ", "))
 	}
 	if t.Reply != nil {
-		fmt.Fprintf(w, "Reply to:  %s %s\n", t.Reply.Channel, printable(t.Reply.Address))
+		fmt.Fprintf(w, "Reply to:  %s %s\n", line(t.Reply.Channel), line(t.Reply.Address))
 	}
 	if l := t.Location; l != nil {
-		fmt.Fprintf(w, "Location:  %s\n", printable(formatLocation(l)))
+		fmt.Fprintf(w, "Location:  %s\n", line(formatLocation(l)))
 	}
 	if p := t.Part; p != nil {
-		fmt.Fprintf(w, "Part:      %d of %d (group %s)\n", p.Index, p.Total, p.Group)
+		fmt.Fprintf(w, "Part:      %d of %d (group %s)\n", p.Index, p.Total, line(p.Group))
 	}
-	for k, v := range t.Fields {
-		fmt.Fprintf(w, "Field:     %s = %s\n", printable(k), printable(v))
+	for _, k := range slices.Sorted(maps.Keys(t.Fields)) {
+		fmt.Fprintf(w, "Field:     %s = %s\n", line(k), line(t.Fields[k]))
 	}
 	for _, p := range t.People {
-		fmt.Fprintf(w, "Person:    %s\n", printable(p))
+		fmt.Fprintf(w, "Person:    %s\n", line(p))
 	}
-	fmt.Fprintf(w, "\n%s\n", printable(t.Text))
+	fmt.Fprintf(w, "\n%s\n", text(t.Text))
 	if len(t.Attachments) > 0 {
 		fmt.Fprintf(w, "\nAttachments:\n")
 		for i, at := range t.Attachments {
-			fmt.Fprintf(w, "  %d. %s  %s  %d bytes  sha256:%s\n", i+1, printable(at.Name), at.MediaType, at.Size, at.SHA256)
+			fmt.Fprintf(w, "  %d. %s  %s  %d bytes  sha256:%s\n", i+1, line(at.Name), line(at.MediaType), at.Size, line(at.SHA256))
 		}
 	}
 	return nil
@@ -404,17 +404,16 @@ func consoleSave(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	if err != nil {
 		return err
 	}
-	err = writeNewFile(cfg.Output, func(w io.Writer) error {
+	return writeNewFile(cfg.Output, func(w io.Writer) error {
 		_, err := io.Copy(w, r)
 		return err
 	})
-	if err != nil {
-		os.Remove(cfg.Output)
-	}
-	return err
 }
 
-// writeNewFile creates path (0600, never overwriting) and fills it.
+// writeNewFile creates path (0600, never overwriting) and fills it. If
+// filling fails (an attachment that does not match its checksum), the
+// partial file it created is removed; a file that was already there is
+// never touched.
 func writeNewFile(path string, fill func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
@@ -423,18 +422,24 @@ func writeNewFile(path string, fill func(io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	if err := fill(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	err = fill(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
+		os.Remove(path) // ours: created above with O_EXCL
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
+// writeJSONOut writes v as indented JSON with every control character a
+// source could have put in a string escaped (see safetext.JSON).
 func writeJSONOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(safetext.JSON(b), '\n'))
+	return err
 }

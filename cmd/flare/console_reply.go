@@ -11,6 +11,7 @@ import (
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/internal/safetext"
 	"github.com/flarehq/flare/ops/config"
 )
 
@@ -104,7 +105,7 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 			return usageError("give the reply with --text")
 		}
 		if e.Tip.Channel != "web" && e.Tip.Channel != "onion" {
-			return fmt.Errorf("reply to a %s tip: %w: only web and onion sources can be answered so far, through their inbox", printable(e.Tip.Channel), console.ErrReplyChannel)
+			return fmt.Errorf("reply to a %s tip: %w: only web and onion sources can be answered so far, through their inbox", safetext.Line(e.Tip.Channel), console.ErrReplyChannel)
 		}
 		sent, err := r.SendWeb(ctx, item, text, cfg.reply.Lang, who)
 		if err != nil {
@@ -143,7 +144,7 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 		}{book.NoContact, append([]row{}, rows...)})
 	}
 	if book.NoContact {
-		fmt.Fprintf(a.stdout, "Kill switch on (by %s): this source must not be contacted.\n", printable(book.NoContactBy))
+		fmt.Fprintf(a.stdout, "Kill switch on (by %s): this source must not be contacted.\n", safetext.Line(book.NoContactBy))
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(a.stdout, "No replies yet.")
@@ -152,7 +153,7 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 	tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REPLY\tWRITTEN\tBY\tCHANNEL\tSTATE\tTEXT")
 	for _, s := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Written.Format("2006-01-02 15h"), printable(s.By), s.Channel, s.State, preview(s.Text, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Written.Format("2006-01-02 15h"), safetext.Line(s.By), s.Channel, s.State, preview(s.Text, 60))
 	}
 	return tw.Flush()
 }

@@ -93,6 +93,10 @@ type Record struct {
 	// identities cannot open it (it was sealed to other key-holders).
 	// State is then empty and the record must not be changed from here.
 	Unreadable bool
+	// Damaged says why a record that exists could not be read as one
+	// (corrupt ciphertext, not JSON, an unknown format); empty for a good
+	// record. State is then empty; a change replaces the damaged record.
+	Damaged string
 }
 
 // CurrentStatus is the record's status, StatusNew if never set.

@@ -106,7 +106,8 @@ type sealedState struct {
 	State
 }
 
-// Get returns the record for key; a tip nobody triaged has Version 0.
+// Get returns the record for key; a tip nobody triaged has Version 0. A
+// record that cannot be read is returned with Damaged set.
 func (s *Store) Get(ctx context.Context, key string) (Record, error) {
 	if !ValidKey(key) {
 		return Record{}, fmt.Errorf("triage: invalid key %q", key)
@@ -131,7 +132,10 @@ func (s *Store) open(val []byte, ver int64) (Record, error) {
 	}
 	r, err := s.decrypt(val, ver)
 	if err != nil {
-		return Record{}, err
+		// One bad record (a write cut short, someone with write access to
+		// the backend) must not take every page down: it is returned
+		// flagged, and remembered like a good one.
+		r = Record{State: State{Status: StatusNew}, Version: ver, Damaged: err.Error()}
 	}
 	s.mu.Lock()
 	if len(s.opened) > 100_000 {
@@ -163,7 +167,8 @@ func (s *Store) decrypt(val []byte, ver int64) (Record, error) {
 	return Record{State: st.State, Version: ver}, nil
 }
 
-// All returns every record, by key.
+// All returns every record, by key. A record that cannot be read is
+// returned with Damaged set, never as an error.
 func (s *Store) All(ctx context.Context) (map[string]Record, error) {
 	keys, err := s.rec.ListRecords(ctx, recordPrefix)
 	if err != nil {
@@ -216,6 +221,9 @@ type Entry struct {
 	// Version is the record version the change produced.
 	Version int64    `json:"version"`
 	What    []string `json:"what"`
+	// Damaged is set on an entry that could not be read; it stands in
+	// for it so that the rest of the history is still shown.
+	Damaged bool `json:"-"`
 }
 
 type sealedEntry struct {
@@ -247,6 +255,9 @@ func (s *Store) Apply(ctx context.Context, key string, version int64, c Change) 
 	if len(what) == 0 {
 		return cur, nil
 	}
+	if cur.Damaged != "" {
+		what = append([]string{"replaced a damaged triage record"}, what...)
+	}
 	plain, err := json.Marshal(sealedState{Version: formatVersion, State: next})
 	if err != nil {
 		return Record{}, fmt.Errorf("triage: encode record: %w", err)
@@ -274,7 +285,8 @@ func (s *Store) Apply(ctx context.Context, key string, version int64, c Change) 
 
 // History returns the changes to the record for key, oldest first.
 // Entries this key-holder cannot open are returned with By "?" and a
-// What saying so.
+// What saying so; entries that cannot be read at all likewise, with
+// Damaged set.
 func (s *Store) History(ctx context.Context, key string) ([]Entry, error) {
 	if !ValidKey(key) {
 		return nil, fmt.Errorf("triage: invalid key %q", key)
@@ -294,7 +306,7 @@ func (s *Store) History(ctx context.Context, key string) ([]Entry, error) {
 		s.mu.Unlock()
 		if !ok {
 			if e, err = s.openEntry(b); err != nil {
-				return nil, err
+				e = Entry{By: "?", What: []string{"(damaged history entry, skipped)"}, Damaged: true}
 			}
 			s.mu.Lock()
 			if len(s.entries) > 100_000 {

@@ -212,3 +212,47 @@ func TestNoOpChangeWritesNothing(t *testing.T) {
 		t.Fatalf("apply = %+v, %v", r, err)
 	}
 }
+
+// TestDamagedRecordsAreFlagged: a record or history entry that is not a
+// sealed triage record (one byte, a good ciphertext of something else) is
+// returned flagged, never as an error, and a change replaces the record.
+func TestDamagedRecordsAreFlagged(t *testing.T) {
+	ctx := context.Background()
+	alice := newKeyholder(t)
+	sealer, err := crypto.NewSealer(alice.rcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notJSON, err := sealer.SealBytes([]byte("not a record"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{"one byte": {'x'}, "sealed, not a record": notJSON} {
+		t.Run(name, func(t *testing.T) {
+			q := memq.New()
+			s := newStore(t, q, "alice", alice, alice)
+			if _, err := q.PutRecord(ctx, "triage/1-0", bad, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.AppendLog(ctx, "triage-log/1-0", bad); err != nil {
+				t.Fatal(err)
+			}
+			all, err := s.All(ctx)
+			if err != nil || all["1-0"].Damaged == "" || all["1-0"].CurrentStatus() != triage.StatusNew {
+				t.Fatalf("All = %+v, %v", all, err)
+			}
+			hist, err := s.History(ctx, "1-0")
+			if err != nil || len(hist) != 1 || !hist[0].Damaged {
+				t.Fatalf("History = %+v, %v", hist, err)
+			}
+			r, err := s.Apply(ctx, "1-0", all["1-0"].Version, triage.Change{Status: ptr(triage.StatusWaiting)})
+			if err != nil || r.Damaged != "" || r.CurrentStatus() != triage.StatusWaiting {
+				t.Fatalf("Apply = %+v, %v", r, err)
+			}
+			hist, err = s.History(ctx, "1-0")
+			if err != nil || len(hist) != 2 || hist[1].Damaged || !strings.Contains(strings.Join(hist[1].What, ";"), "replaced a damaged") {
+				t.Fatalf("History after the change = %+v, %v", hist, err)
+			}
+		})
+	}
+}

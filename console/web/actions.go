@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -123,17 +124,18 @@ func (s *Server) attachmentRef(w http.ResponseWriter, r *http.Request) (console.
 		s.fail(w, http.StatusNotFound, "No such attachment", "There is no such attachment.")
 		return console.Item{}, crypto.AttachmentRef{}, false
 	}
-	snap, err := s.load(r.Context())
+	// Not s.load: an image on a tip page must not read every triage
+	// record or link tips.
+	it, ok, err := s.item(r.Context(), key)
 	if err != nil {
 		s.fail(w, http.StatusBadGateway, "Queue unavailable", "The console could not read the queue: "+err.Error())
 		return console.Item{}, crypto.AttachmentRef{}, false
 	}
-	i, ok := snap.byKey[key]
-	if !ok || n >= len(snap.items[i].Tip.Attachments) {
+	if !ok || n >= len(it.Tip.Attachments) {
 		s.fail(w, http.StatusNotFound, "No such attachment", "There is no such attachment.")
 		return console.Item{}, crypto.AttachmentRef{}, false
 	}
-	return snap.items[i], snap.items[i].Tip.Attachments[n], true
+	return it, it.Tip.Attachments[n], true
 }
 
 // attachmentImage serves an image attachment re-encoded by the console.
@@ -164,6 +166,9 @@ func (s *Server) attachmentImage(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := readLimited(rd, maxImageBytes)
 	if err != nil {
+		if r.Context().Err() == nil && !errors.Is(err, errNotImage) {
+			s.noteChecked(ref, false)
+		}
 		s.log.Warn("attachment not readable", "err", err)
 		s.fail(w, http.StatusBadGateway, "Not shown", "The attachment could not be read completely or does not match its checksum.")
 		return
@@ -223,9 +228,22 @@ func (c *imageCache) put(key string, img shownImage) {
 
 // attachmentFile sends the original file as a download: never shown in
 // the browser, never sniffed, sandboxed if opened anyway.
+//
+// Nothing is sent before the whole file was decrypted and matched the
+// SHA-256 its tip recorded: a file swapped in the store gets an error page
+// and the tip page says so. The file is then decrypted again to send it
+// (nothing is written to disk, and a large file is not held in memory);
+// should that copy differ (the store changed in between), the connection
+// is cut before the last byte, so the browser marks the download failed.
 func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request) {
 	_, ref, ok := s.attachmentRef(w, r)
 	if !ok {
+		return
+	}
+	if err := s.verifyAttachment(r, ref); err != nil {
+		s.log.Warn("attachment download refused", "reason", "does not match its checksum")
+		s.fail(w, http.StatusBadGateway, "Not downloaded",
+			"This attachment does not match the SHA-256 its tip recorded: it was changed or damaged in the store. Nothing was sent. The tip page now says so.")
 		return
 	}
 	rd, err := s.con.Attachment(r.Context(), ref)
@@ -238,10 +256,59 @@ func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Disposition", contentDisposition(console.SafeFileName(ref.Name)))
 	h.Set("Content-Length", strconv.FormatInt(ref.Size, 10))
-	if _, err := io.Copy(w, rd); err != nil {
-		// Headers are gone; the browser sees a short download.
-		s.log.Error("attachment download failed", "err", err)
+	src := &readErr{r: rd}
+	if ref.Size > 0 {
+		if _, err := io.CopyN(w, src, ref.Size-1); err != nil {
+			s.abortDownload(ref, src.err)
+		}
 	}
+	// The last byte goes only once the checksum matched.
+	last, err := io.ReadAll(src)
+	if err != nil {
+		s.abortDownload(ref, src.err)
+	}
+	w.Write(last)
+}
+
+// readErr remembers the error its reader returned, to tell a file that
+// changed from a browser that went away.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// verifyAttachment decrypts the whole attachment, sending nothing, and
+// checks it against its tip's SHA-256. The result is what the tip page
+// shows.
+func (s *Server) verifyAttachment(r *http.Request, ref crypto.AttachmentRef) error {
+	rd, err := s.con.Attachment(r.Context(), ref)
+	if err == nil {
+		_, err = io.Copy(io.Discard, rd)
+	}
+	if r.Context().Err() != nil {
+		return err // the browser went away; that says nothing of the file
+	}
+	s.noteChecked(ref, err == nil)
+	return err
+}
+
+// abortDownload cuts a download whose headers are gone, so that the
+// browser marks it failed. readErr is what reading the file failed with,
+// nil if sending failed (the browser went away).
+func (s *Server) abortDownload(ref crypto.AttachmentRef, readErr error) {
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		s.noteChecked(ref, false)
+		s.log.Error("attachment download cut off", "reason", "changed or unreadable while sending")
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // contentDisposition quotes a file name for a download, ASCII-safe.

@@ -15,9 +15,14 @@ import (
 
 // inboxCache keeps the tips opened so far. Sealed tips never change, so
 // each is opened once; only newer ones are fetched on each page load.
+// Each tip is added to the index of related tips once, by the first page
+// load that needs links after it arrived (never by an attachment
+// request).
 type inboxCache struct {
 	mu      sync.Mutex
 	entries []console.Entry
+	index   *console.Index // nil until the first page load
+	indexed int            // how many of entries are in index
 }
 
 // snapshot is everything a page needs, computed in memory per request.
@@ -25,27 +30,60 @@ type snapshot struct {
 	items    []console.Item // in urgency order
 	byKey    map[string]int
 	records  map[string]triage.Record
-	related  map[string][]console.Link
+	related  *console.Index
 	notMine  int // tips sealed to other key-holders
 	broken   int // tips that failed to open for another reason
 	brokenEg string
+	damaged  int // triage records that could not be read
 }
 
-func (s *Server) load(ctx context.Context) (*snapshot, error) {
+// entries returns every tip read so far, after reading those that arrived
+// since the last call. With link set, tips not in the index of related
+// tips yet are added to it.
+func (s *Server) entries(ctx context.Context, link bool) ([]console.Entry, *console.Index, error) {
 	s.inbox.mu.Lock()
+	defer s.inbox.mu.Unlock()
 	after := ""
 	if n := len(s.inbox.entries); n > 0 {
 		after = s.inbox.entries[n-1].QueueID
 	}
 	fresh, err := s.con.ListAfter(ctx, after)
-	if err == nil {
-		for i := range fresh {
-			fresh[i].Sealed = nil // not needed; keep memory small
-		}
-		s.inbox.entries = append(s.inbox.entries, fresh...)
+	if err != nil {
+		return nil, nil, err
 	}
-	entries := slices.Clone(s.inbox.entries)
-	s.inbox.mu.Unlock()
+	for i := range fresh {
+		fresh[i].Sealed = nil // not needed; keep memory small
+	}
+	s.inbox.entries = append(s.inbox.entries, fresh...)
+	if s.inbox.index == nil {
+		s.inbox.index = console.NewIndex()
+	}
+	if link {
+		for _, e := range s.inbox.entries[s.inbox.indexed:] {
+			s.inbox.index.Add(console.ItemKey(e), e)
+		}
+		s.inbox.indexed = len(s.inbox.entries)
+	}
+	return slices.Clone(s.inbox.entries), s.inbox.index, nil
+}
+
+// item returns the item key, without reading triage records or linking
+// tips: what an attachment request needs.
+func (s *Server) item(ctx context.Context, key string) (console.Item, bool, error) {
+	entries, _, err := s.entries(ctx, false)
+	if err != nil {
+		return console.Item{}, false, err
+	}
+	for _, it := range console.Items(entries) {
+		if it.Key == key && it.Tip != nil {
+			return it, true, nil
+		}
+	}
+	return console.Item{}, false, nil
+}
+
+func (s *Server) load(ctx context.Context) (*snapshot, error) {
+	entries, index, err := s.entries(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +91,12 @@ func (s *Server) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := &snapshot{records: records, byKey: map[string]int{}}
+	snap := &snapshot{records: records, byKey: map[string]int{}, related: index}
+	for _, r := range records {
+		if r.Damaged != "" {
+			snap.damaged++
+		}
+	}
 	for _, e := range entries {
 		switch {
 		case e.Err == nil:
@@ -75,7 +118,6 @@ func (s *Server) load(ctx context.Context) (*snapshot, error) {
 	for i, it := range snap.items {
 		snap.byKey[it.Key] = i
 	}
-	snap.related = console.Related(snap.items)
 	return snap, nil
 }
 

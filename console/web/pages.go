@@ -16,6 +16,7 @@ import (
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/console/triage"
 	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/internal/safetext"
 )
 
 //go:embed templates/*.html
@@ -61,7 +62,11 @@ func (s *Server) render(w http.ResponseWriter, status int, name, title string, b
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	// html/template escapes HTML, not terminal or bidi controls: every
+	// value a page shows (tips, file names, triage notes, error messages)
+	// passes the console's one sanitiser on its way out. The templates
+	// themselves hold none, so only values are changed.
+	io.WriteString(w, safetext.Text(buf.String()))
 }
 
 func (s *Server) fail(w http.ResponseWriter, status int, title, msg string) {
@@ -106,6 +111,7 @@ type inboxBody struct {
 	NotMine  int
 	Broken   int
 	BrokenEg string
+	Damaged  int
 	Pubkeys  []string
 	Statuses []triage.Status
 }
@@ -129,7 +135,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	f := parseFilter(r.URL.Query())
 	body := inboxBody{
 		Total: len(snap.items), Filter: f, Facets: snap.facets(),
-		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg,
+		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg, Damaged: snap.damaged,
 		Pubkeys: s.pubkeys, Statuses: triage.Statuses,
 	}
 	for _, it := range snap.items {
@@ -141,7 +147,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 			Key: it.Key, Preview: preview(it.Tip.Text, 140), Channel: it.Tip.Channel, Lang: it.Tip.Language,
 			Receipt: it.Tip.Receipt, Kind: it.Tip.Kind, Received: it.Received(),
 			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
-			Attachments: len(it.Tip.Attachments), Related: len(snap.related[it.Key]),
+			Attachments: len(it.Tip.Attachments), Related: snap.related.LinkCount(it.Key),
 			Missing: it.Missing, Parts: len(it.Entries), Forged: it.Forged(),
 		})
 	}
@@ -158,6 +164,9 @@ type attachmentView struct {
 	Meta             Metadata
 	MetaErr          string
 	ImageURL, GetURL string
+	// Checked is set once the whole file was decrypted and matched its
+	// SHA-256; Mismatch once it did not.
+	Checked, Mismatch bool
 }
 
 type relatedView struct {
@@ -186,6 +195,8 @@ type tipBody struct {
 	// nothing they wrote is lost.
 	Draft    draft
 	Statuses []triage.Status
+	// HistoryDamaged counts history entries that could not be read.
+	HistoryDamaged int
 }
 
 type draft struct {
@@ -228,6 +239,11 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 		s.log.Error("console could not read triage history", "err", err)
 	}
 	b := &tipBody{Item: it, Tip: it.Tip, Record: rec, History: hist, Statuses: triage.Statuses}
+	for _, e := range hist {
+		if e.Damaged {
+			b.HistoryDamaged++
+		}
+	}
 	b.Draft = draft{Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: strings.Join(rec.Tags, ", ")}
 	if i > 0 {
 		b.Prev = snap.items[i-1].Key
@@ -248,7 +264,7 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 		s.inspectAttachment(r, &av)
 		b.Attachments = append(b.Attachments, av)
 	}
-	for _, l := range snap.related[key] {
+	for _, l := range snap.related.Links(key) {
 		j, ok := snap.byKey[l.Key]
 		if !ok {
 			continue
@@ -263,14 +279,9 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 }
 
 // inspectAttachment decides how an attachment is offered: images the
-// console can re-encode are shown; their originals' metadata is summarised.
+// console can re-encode are shown; their originals' metadata is
+// summarised; whether the file matches its SHA-256 is said.
 func (s *Server) inspectAttachment(r *http.Request, av *attachmentView) {
-	mt := strings.ToLower(av.Ref.MediaType)
-	name := strings.ToLower(av.Ref.Name)
-	if strings.Contains(mt, "svg") || strings.HasSuffix(name, ".svg") || strings.HasSuffix(name, ".svgz") {
-		av.SVG = true
-		return
-	}
 	// Attachments never change: each is opened once (with a hardware key,
 	// each opening is a touch).
 	cacheKey := av.Ref.ID + "/" + av.Ref.SHA256
@@ -279,32 +290,65 @@ func (s *Server) inspectAttachment(r *http.Request, av *attachmentView) {
 	s.inspectMu.Unlock()
 	if !ok {
 		in = s.inspect(r, av.Ref)
+		if r.Context().Err() != nil {
+			return // cut short: nothing learnt
+		}
 		s.inspectMu.Lock()
+		if prev, ok := s.inspected[cacheKey]; ok && prev.mismatch {
+			in.mismatch = true
+		}
 		s.inspected[cacheKey] = in
 		s.inspectMu.Unlock()
 	}
-	av.Image = in.image && av.Ref.Size <= maxImageBytes
-	av.Meta, av.MetaErr = in.meta, in.err
+	mt := strings.ToLower(av.Ref.MediaType)
+	name := strings.ToLower(av.Ref.Name)
+	av.SVG = strings.Contains(mt, "svg") || strings.HasSuffix(name, ".svg") || strings.HasSuffix(name, ".svgz")
+	av.Mismatch = in.mismatch
+	av.Checked = in.checked && !in.mismatch
+	av.Image = in.image && !av.SVG && !in.mismatch && av.Ref.Size <= maxImageBytes
+	if !av.SVG {
+		av.Meta, av.MetaErr = in.meta, in.err
+	}
 }
 
-// inspection is what the console learnt from the start of an attachment.
+// noteChecked records what a full decryption of an attachment found, for
+// its tip page. A mismatch, once seen, stays.
+func (s *Server) noteChecked(ref crypto.AttachmentRef, ok bool) {
+	cacheKey := ref.ID + "/" + ref.SHA256
+	s.inspectMu.Lock()
+	defer s.inspectMu.Unlock()
+	in, seen := s.inspected[cacheKey]
+	if !seen {
+		// Not inspected yet: the page will inspect it, keeping a mismatch.
+		if ok {
+			return
+		}
+		in = inspection{err: "could not be read completely or does not match its checksum"}
+	}
+	in.checked = true
+	in.mismatch = in.mismatch || !ok
+	s.inspected[cacheKey] = in
+}
+
+// inspection is what the console learnt from decrypting an attachment.
 type inspection struct {
-	image bool // PNG, JPEG or GIF by its content
-	meta  Metadata
-	err   string
+	image    bool // PNG, JPEG or GIF by its content
+	meta     Metadata
+	err      string
+	checked  bool // decrypted to the end and compared with its SHA-256
+	mismatch bool // and it did not match (or could not be decrypted)
 }
 
+// inspect decrypts an attachment: its start tells what it is, and the
+// rest is read (and thrown away) to check its SHA-256.
 func (s *Server) inspect(r *http.Request, ref crypto.AttachmentRef) inspection {
 	rd, err := s.con.Attachment(r.Context(), ref)
 	if err != nil {
-		return inspection{err: "could not be opened"}
+		return inspection{err: "could not be opened", checked: true, mismatch: true}
 	}
-	head := make([]byte, min(metadataHead, ref.Size))
+	head := make([]byte, min(metadataHead, max(ref.Size, 0)))
 	n, err := io.ReadFull(rd, head)
 	head = head[:n]
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return inspection{err: "could not be read completely or does not match its checksum"}
-	}
 	var in inspection
 	switch {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}), bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")),
@@ -312,5 +356,13 @@ func (s *Server) inspect(r *http.Request, ref crypto.AttachmentRef) inspection {
 		in.image = true
 	}
 	in.meta = readMetadata(head)
+	if err == nil {
+		_, err = io.Copy(io.Discard, rd)
+	}
+	if err != nil && err != io.EOF {
+		in.err = "could not be read completely or does not match its checksum"
+		in.mismatch = true
+	}
+	in.checked = true
 	return in
 }
