@@ -242,8 +242,8 @@ func fits(b *rate.Limiter, now time.Time, n int64, upload bool) bool {
 // cancelled); one that overdraws a budget fails with ErrOverBudget.
 //
 // The caller calls Done once it has read what it needs (so the deadline
-// cannot cut short the work after it), and Finish when the handler ends,
-// which bounds net/http's reading of any unread rest.
+// cannot cut short the work after it), and Finish before it answers an
+// accepted request, which bounds net/http's reading of any unread rest.
 func (l *ListenerGate) Body(w http.ResponseWriter, r *http.Request, upload bool) *Body {
 	b := &Body{
 		r:      r.Body,
@@ -335,7 +335,8 @@ func (b *Body) Done() {
 }
 
 // Finish bounds, by UploadGrace, how long net/http may go on reading an
-// unread rest of the body after the handler returns.
+// unread rest of an accepted body after the handler returns. (A refusal
+// reads nothing more: see the web channel's fail.)
 func (b *Body) Finish() {
 	if grace := b.l.g.cfg.UploadGrace; grace > 0 {
 		b.setDeadline(time.Now().Add(grace))

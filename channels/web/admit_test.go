@@ -303,14 +303,17 @@ func TestConcurrentUploadsCapped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := channels.GateConfig{MaxUploads: tt.global, MaxUploadsPerListener: tt.perListen, UploadGrace: time.Minute}
-			g := newGated(t, channels.DefaultLimits, cfg, nil, "web", "onion")
+			// Small limits, so the extra upload's body fits in the
+			// socket's buffers and its refusal cannot race its writing.
+			limits := channels.Limits{MaxTextBytes: 1 << 10, MaxAttachments: 2, MaxAttachmentBytes: 1 << 20, MaxRequestBytes: 2 << 20}
+			g := newGated(t, limits, cfg, nil, "web", "onion")
 			for name, n := range tt.stalls {
 				for i := 0; i < n; i++ {
-					stall(t, g.srvs[name].URL, 100<<20, 100)
+					stall(t, g.srvs[name].URL, 1<<20, 100)
 				}
 				waitUploads(t, g.gate.Listener(name), n)
 			}
-			body, ct := multipartBody(part{"message", "", "extra"}, part{"file", "a.bin", strings.Repeat("x", 1<<20)})
+			body, ct := multipartBody(part{"message", "", "extra"}, part{"file", "a.bin", strings.Repeat("x", 16<<10)})
 			req, _ := http.NewRequest("POST", g.srvs[tt.extraOn].URL+"/submit", body)
 			req.Header.Set("Content-Type", ct)
 			req.Header.Set("Accept", "application/json")
@@ -438,4 +441,30 @@ func TestIngestBudget(t *testing.T) {
 			t.Fatalf("text refused although uploads may not spend its share: %d", status)
 		}
 	})
+}
+
+// TestRefusedPostNotHeld checks that a post refused before its body is
+// read is answered and its connection closed at once, even when the client
+// declared a body it never sends: the refusal must not wait on the body.
+func TestRefusedPostNotHeld(t *testing.T) {
+	g := newGated(t, channels.DefaultLimits, channels.GateConfig{}, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: flare\r\nOrigin: https://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nmessage=hi")
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is pending: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+	if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("connection held open: %v", err)
+	}
 }

@@ -140,7 +140,6 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	defer body.Finish()
 
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
@@ -166,6 +165,7 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, c.language(r, sub.lang), herr.status, herr.key, herr.args...)
 		return
 	}
+	body.Finish()
 	lang := c.language(r, sub.lang)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "received", "receipt": receipt.Code})
@@ -355,6 +355,14 @@ func (c *Channel) fill(t *crypto.Tip, sub submission) *httpError {
 }
 
 func (c *Channel) fail(w http.ResponseWriter, r *http.Request, lang string, status int, key string, args ...any) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Whatever of a refused body is unread stays unread: net/http
+		// would otherwise read (and wait for) up to 256 KiB of it before
+		// answering and before closing, which a stalled client could
+		// hold open.
+		w.Header().Set("Connection", "close")
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 	msg := c.catalog.Text(lang, key, args...)
 	if wantsJSON(r) {
 		writeJSON(w, status, map[string]string{"status": "refused", "error": msg})
