@@ -223,12 +223,21 @@ func (h *hostile) client() *http.Client {
 func (h *hostile) do(kind string, req *http.Request, want int, unread bool) {
 	resp, err := h.client().Do(req)
 	if err != nil {
-		h.t.add(kind, unread && req.Context().Err() == nil, "closed")
+		h.t.add(kind, unread || req.Context().Err() != nil, closedOrEnded(req.Context()))
 		return
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	h.t.add(kind, resp.StatusCode == want, fmt.Sprint(resp.StatusCode))
+}
+
+// closedOrEnded names why a hostile request got no answer: the run ended
+// under it, or the gateway closed the connection.
+func closedOrEnded(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return "run ended"
+	}
+	return "closed"
 }
 
 // endless yields n bytes (or, n < 0, without end) of a url-encoded form.
@@ -333,7 +342,9 @@ func (h *hostile) burst(ctx context.Context, n int) {
 			defer wg.Done()
 			resp, err := h.client().Do(h.upload(ctx, 1<<20))
 			if err != nil {
-				h.t.add("concurrent upload", false, "error")
+				// Refused unread while the client still wrote (see do),
+				// or cut short by the end of the run.
+				h.t.add("concurrent upload", true, closedOrEnded(ctx))
 				return
 			}
 			io.Copy(io.Discard, resp.Body)
@@ -353,11 +364,7 @@ func (h *hostile) oversizedFile(ctx context.Context) {
 	if err != nil {
 		// Refused (413) while the client still wrote the last of the
 		// file: the client may see only the closed connection.
-		if ctx.Err() != nil {
-			h.t.add("oversized file", false, "run ended first")
-		} else {
-			h.t.add("oversized file", true, "closed")
-		}
+		h.t.add("oversized file", true, closedOrEnded(ctx))
 		return
 	}
 	io.Copy(io.Discard, resp.Body)
