@@ -135,4 +135,8 @@ type Deps struct {
 	Hasher  *Hasher
 	Catalog *catalog.Catalog
 	Log     *slog.Logger
+	// Gate bounds what HTTP listeners take in (concurrent uploads, upload
+	// rate, bytes per minute); nil means a gate of its own with
+	// DefaultGateConfig for each channel.
+	Gate *Gate
 }

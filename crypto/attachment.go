@@ -47,7 +47,7 @@ type AttachmentInfo struct {
 // At most one chunk is held in memory. On error, chunks already stored are
 // the caller's to delete.
 func (s *Sealer) SealAttachment(ctx context.Context, store ChunkStore, info AttachmentInfo, src io.Reader) (AttachmentRef, error) {
-	cw := &chunkWriter{ctx: ctx, store: store, blobID: info.ID, buf: make([]byte, 0, ChunkSize)}
+	cw := &chunkWriter{ctx: ctx, store: store, blobID: info.ID}
 	aw, err := age.Encrypt(cw, s.recipients...)
 	if err != nil {
 		return AttachmentRef{}, fmt.Errorf("seal attachment: %w", err)
@@ -114,7 +114,8 @@ func writeZeros(w io.Writer, n int64) error {
 }
 
 // chunkWriter cuts a byte stream into ChunkSize pieces and stores each as
-// soon as it is full.
+// soon as it is full. Its buffer grows with what arrives, up to ChunkSize,
+// so that an upload that stalls early holds kilobytes, not a megabyte.
 type chunkWriter struct {
 	ctx    context.Context
 	store  ChunkStore
@@ -128,6 +129,12 @@ func (c *chunkWriter) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		k := min(len(p), ChunkSize-len(c.buf))
+		if len(c.buf)+k > cap(c.buf) {
+			// Grow by doubling, but never past ChunkSize.
+			grown := make([]byte, len(c.buf), min(max(2*cap(c.buf), len(c.buf)+k, 4<<10), ChunkSize))
+			copy(grown, c.buf)
+			c.buf = grown
+		}
 		c.buf = append(c.buf, p[:k]...)
 		p = p[k:]
 		written += k

@@ -26,6 +26,12 @@ type Config struct {
 	// OrphanAge is how old the chunks of an upload that never became a
 	// tip must be before the gateway deletes them (see SweepOrphans).
 	OrphanAge time.Duration
+	// Gate bounds what the web and onion listeners take in; DiskFloor
+	// and RedisMemoryFloor are the headroom below which attachments, then
+	// text, are refused. See intake_config.go.
+	Gate             channels.GateConfig
+	DiskFloor        int64
+	RedisMemoryFloor int64
 	// Texts overrides any text a source sees: language → key → text.
 	Texts map[string]map[string]string
 }
@@ -40,12 +46,16 @@ func DefaultConfig() Config {
 		LogFormat: "text",
 		Limits:    channels.DefaultLimits,
 		OrphanAge: DefaultOrphanAge,
+
+		Gate:             channels.DefaultGateConfig(),
+		DiskFloor:        DefaultDiskFloor,
+		RedisMemoryFloor: DefaultRedisMemoryFloor,
 	}
 }
 
 // Settings lists the core settings.
 func (c *Config) Settings() []config.Setting {
-	return []config.Setting{
+	return append([]config.Setting{
 		{Key: "listen", Env: "FLARE_LISTEN", Flag: "listen", Help: "address for the web intake and webhooks (host:port)", Value: config.String(&c.Listen)},
 		{Key: "recipients", Env: "FLARE_RECIPIENTS", Flag: "recipient", Help: "a key-holder's age recipient (age1… or age1pq1…); repeatable, comma-separated in the environment", Value: config.Strings(&c.Recipients)},
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "file of key-holder recipients, one a line, # comments (as age -R)", Value: config.String(&c.RecipientsFile)},
@@ -60,7 +70,7 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "limits.max_request_size", Env: "FLARE_MAX_REQUEST_SIZE", Flag: "max-request-size", Help: "largest request body, all parts together (e.g. 300MiB)", Value: config.Bytes(&c.Limits.MaxRequestBytes)},
 		{Key: "orphan_chunk_age", Env: "FLARE_ORPHAN_CHUNK_AGE", Flag: "orphan-chunk-age", Help: "delete the attachment chunks of uploads that never became a tip (a crash mid-upload) once this old; at least 1h", Value: config.Duration(&c.OrphanAge)},
 		{Key: "texts", Env: "", Help: "config file only: [texts.LANG] tables overriding any text a source sees", Value: config.Texts(&c.Texts)},
-	}
+	}, c.intakeSettings()...)
 }
 
 // QueueURL returns the queue URL, defaulting to the embedded store in the
@@ -86,6 +96,9 @@ func (c *Config) Validate() error {
 	l := c.Limits
 	if l.MaxTextBytes <= 0 || l.MaxAttachments < 0 || l.MaxAttachmentBytes <= 0 || l.MaxRequestBytes <= 0 {
 		return fmt.Errorf("limits must be positive")
+	}
+	if err := c.validateIntake(); err != nil {
+		return err
 	}
 	return nil
 }

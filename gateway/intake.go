@@ -25,6 +25,7 @@ type Intake struct {
 	limits channels.Limits
 	log    *slog.Logger
 	now    func() time.Time
+	floors *floors
 }
 
 // IntakeConfig configures an Intake.
@@ -35,6 +36,9 @@ type IntakeConfig struct {
 	Log    *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Floors are the stores' capacities (disk, Redis memory) and the
+	// headroom below which attachments, then text, are refused.
+	Floors []Floor
 }
 
 // NewIntake returns an Intake.
@@ -57,6 +61,7 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		limits: cfg.Limits,
 		log:    cfg.Log,
 		now:    cfg.Now,
+		floors: &floors{list: cfg.Floors, now: cfg.Now, log: cfg.Log},
 	}, nil
 }
 
@@ -87,9 +92,13 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 	if !utf8.ValidString(name) || !utf8.ValidString(mediaType) {
 		return crypto.AttachmentRef{}, fmt.Errorf("attach: %w: file name or type is not valid UTF-8", channels.ErrInvalidTip)
 	}
+	if fl, below := d.in.floors.below(ctx, true); below {
+		d.in.log.Warn("attachment refused: store near full", "floor", fl.Name)
+		return crypto.AttachmentRef{}, fmt.Errorf("attach: %s below its floor: %w", fl.Name, channels.ErrNoRoom)
+	}
 	id := "att-" + randomID()
 	d.blobs = append(d.blobs, id)
-	ref, err := d.in.sealer.SealAttachment(ctx, d.in.queue, crypto.AttachmentInfo{
+	ref, err := d.in.sealer.SealAttachment(ctx, roomyStore{ChunkStore: d.in.queue, floors: d.in.floors}, crypto.AttachmentInfo{
 		ID:        id,
 		Name:      name,
 		MediaType: normMediaType(mediaType),
@@ -102,6 +111,10 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 			d.in.log.Error("delete failed attachment", "err", derr)
 		}
 		d.blobs = d.blobs[:len(d.blobs)-1]
+		if errors.Is(err, channels.ErrNoRoom) {
+			d.in.log.Warn("attachment refused: store near full")
+			return crypto.AttachmentRef{}, fmt.Errorf("attach: %w", err)
+		}
 		if errors.Is(err, crypto.ErrTooLarge) {
 			return crypto.AttachmentRef{}, fmt.Errorf("attach: %w (at most %d bytes)", channels.ErrAttachmentTooLarge, d.in.limits.MaxAttachmentBytes)
 		}
@@ -128,6 +141,10 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 	}
 	if t.Kind == "" {
 		t.Kind = crypto.KindTip
+	}
+	if fl, below := d.in.floors.below(ctx, false); below {
+		d.in.log.Warn("tip refused: store near full", "floor", fl.Name)
+		return channels.Receipt{}, fmt.Errorf("submit: %w: %s below a quarter of its floor", channels.ErrUnavailable, fl.Name)
 	}
 	t.Language = catalogueCode(t.Language)
 	t.ID = randomID()

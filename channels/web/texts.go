@@ -34,4 +34,8 @@ var defaultTexts = map[string]string{
 	"web.error.notfound":   "There is nothing here.",
 	"web.error.type":       "Send the form as multipart/form-data or application/x-www-form-urlencoded.",
 	"web.error.fieldcount": "The form has too many parts.",
+	"web.error.later":      "Many messages are arriving just now. Yours was not kept. Please try again in a few minutes.",
+	"web.error.slow":       "The connection was too slow and the message was not kept. Please try again, if you can with smaller files.",
+	"web.error.nofiles":    "Files cannot be accepted just now, and nothing was kept. Send your message without files, or try again later.",
+	"web.error.crosssite":  "This form can only be sent from its own page.",
 }

@@ -39,13 +39,18 @@ type Channel struct {
 	sink    channels.Sink
 	catalog *catalog.Catalog
 	log     *slog.Logger
+	gate    *channels.ListenerGate
 }
 
 // New returns the web intake. name is the channel name recorded in tips:
 // "web" for the plain listener, "onion" when published as an onion service.
 func New(name string, deps channels.Deps) *Channel {
 	deps.Catalog.AddDefaults(catalog.Fallback, defaultTexts)
-	return &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log}
+	gate := deps.Gate
+	if gate == nil {
+		gate = channels.NewGate(channels.DefaultGateConfig(), nil)
+	}
+	return &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log, gate: gate.Listener(name)}
 }
 
 // Name implements channels.Channel.
@@ -127,13 +132,20 @@ type httpError struct {
 func (e *httpError) Error() string { return fmt.Sprintf("%d %s: %v", e.status, e.key, e.err) }
 
 func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
+	limits := c.sink.Limits()
+	body, release, herr := c.admit(w, r, limits)
+	if herr != nil {
+		c.log.Info("submission refused", "channel", c.name, "status", herr.status, "reason", herr.key)
+		c.fail(w, r, c.language(r, ""), herr.status, herr.key, herr.args...)
+		return
+	}
+	defer release()
+
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
-	limits := c.sink.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, limits.MaxRequestBytes)
-
 	draft := c.sink.NewDraft(c.name)
 	sub, herr := c.read(ctx, r, draft, limits)
+	body.Done()
 	if herr == nil {
 		herr = c.fill(draft.Tip(), sub)
 	}
@@ -153,6 +165,7 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, c.language(r, sub.lang), herr.status, herr.key, herr.args...)
 		return
 	}
+	body.Finish()
 	lang := c.language(r, sub.lang)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "received", "receipt": receipt.Code})
@@ -173,6 +186,8 @@ func (c *Channel) read(ctx context.Context, r *http.Request, draft channels.Draf
 	}
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
+		// admit bounded this body by maxFormBytes, so ParseForm holds no
+		// more than the form can legitimately carry.
 		if err := r.ParseForm(); err != nil {
 			return sub, c.bodyError(err, limits)
 		}
@@ -279,7 +294,15 @@ func (rr *readRecorder) Read(p []byte) (int, error) {
 func (c *Channel) bodyError(err error, limits channels.Limits) *httpError {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
+		if mbe.Limit == maxFormBytes(limits) {
+			// Only a url-encoded form is held to this bound; what
+			// overflows it is a message longer than the form allows.
+			return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.toolong", args: []any{humanBytes(int64(limits.MaxTextBytes))}, err: err}
+		}
 		return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.body", args: []any{humanBytes(limits.MaxRequestBytes)}, err: err}
+	}
+	if herr := gateError(err); herr != nil {
+		return herr
 	}
 	return &httpError{status: http.StatusBadRequest, key: "web.error.malformed", err: err}
 }
@@ -290,6 +313,8 @@ func (c *Channel) classify(err error, limits channels.Limits) *httpError {
 	switch {
 	case errors.As(err, &mbe):
 		return c.bodyError(err, limits)
+	case gateError(err) != nil:
+		return gateError(err)
 	case errors.Is(err, channels.ErrAttachmentTooLarge):
 		return &httpError{status: http.StatusRequestEntityTooLarge, key: "web.error.toolarge", args: []any{humanBytes(limits.MaxAttachmentBytes)}, err: err}
 	case errors.Is(err, channels.ErrTooManyAttachments):
@@ -330,6 +355,14 @@ func (c *Channel) fill(t *crypto.Tip, sub submission) *httpError {
 }
 
 func (c *Channel) fail(w http.ResponseWriter, r *http.Request, lang string, status int, key string, args ...any) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Whatever of a refused body is unread stays unread: net/http
+		// would otherwise read (and wait for) up to 256 KiB of it before
+		// answering and before closing, which a stalled client could
+		// hold open.
+		w.Header().Set("Connection", "close")
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 	msg := c.catalog.Text(lang, key, args...)
 	if wantsJSON(r) {
 		writeJSON(w, status, map[string]string{"status": "refused", "error": msg})

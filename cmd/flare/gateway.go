@@ -165,7 +165,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err != nil {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
-	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Limits: core.Limits, Log: log})
+	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Limits: core.Limits, Log: log, Floors: core.Floors(q)})
 	if err != nil {
 		q.Close()
 		return nil, err
@@ -176,6 +176,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		Hasher:  hasher,
 		Catalog: catalog.New(core.Texts),
 		Log:     log,
+		Gate:    channels.NewGate(core.Gate, nil),
 	}
 	chans, err := cfg.channels(deps)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/dustin/go-humanize"
 )
 
 // Setting is one configurable value.
@@ -398,32 +400,36 @@ func (v *intValue) Set(s string) error {
 }
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
 
-// Bytes returns a Value for a size in bytes, accepting suffixes KiB, MiB and
-// GiB ("256MiB").
+// Bytes returns a Value for a size in bytes, as go-humanize reads it:
+// "256MiB", "256 MiB", "1GiB", "64KiB", or a plain number of bytes. (KB,
+// MB and GB are powers of 1000; KiB, MiB and GiB of 1024.)
 func Bytes(p *int64) Value { return (*bytesValue)(p) }
 
 type bytesValue int64
 
 func (v *bytesValue) Set(s string) error {
-	s = strings.TrimSpace(s)
-	mult := int64(1)
+	n, err := humanize.ParseBytes(strings.TrimSpace(s))
+	if err != nil || n > math.MaxInt64 {
+		return fmt.Errorf("%q is not a size (e.g. 256MiB)", s)
+	}
+	*v = bytesValue(n)
+	return nil
+}
+
+func (v *bytesValue) String() string {
+	n := int64(*v)
+	// Exact sizes print as they would be written; others in bytes, so
+	// that what Usage prints reads back the same.
 	for _, u := range []struct {
 		suffix string
 		m      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.m
-			break
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.m && n%u.m == 0 {
+			return strconv.FormatInt(n/u.m, 10) + u.suffix
 		}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return fmt.Errorf("%q is not a size (e.g. 256MiB)", s)
-	}
-	*v = bytesValue(n * mult)
-	return nil
+	return strconv.FormatInt(n, 10)
 }
-func (v *bytesValue) String() string { return strconv.FormatInt(int64(*v), 10) }
 
 // Duration returns a Value for a time.Duration ("30s", "5m").
 func Duration(p *time.Duration) Value { return (*durationValue)(p) }
