@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/queue"
@@ -25,6 +27,10 @@ type Intake struct {
 	limits channels.Limits
 	log    *slog.Logger
 	now    func() time.Time
+	obs    Observer
+	// lost rate-limits the ERROR logged when a tip cannot be made
+	// durable, so that a queue outage does not flood the log.
+	lost rate.Sometimes
 }
 
 // IntakeConfig configures an Intake.
@@ -35,6 +41,9 @@ type IntakeConfig struct {
 	Log    *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Observer hears of every accepted and refused tip (alerts, metrics);
+	// nil means nobody listens.
+	Observer Observer
 }
 
 // NewIntake returns an Intake.
@@ -57,6 +66,8 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		limits: cfg.Limits,
 		log:    cfg.Log,
 		now:    cfg.Now,
+		obs:    cfg.Observer,
+		lost:   rate.Sometimes{First: 1, Interval: time.Minute},
 	}, nil
 }
 
@@ -77,7 +88,8 @@ type draft struct {
 
 func (d *draft) Tip() *crypto.Tip { return &d.tip }
 
-func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader) (crypto.AttachmentRef, error) {
+func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader) (_ crypto.AttachmentRef, err error) {
+	defer func() { d.in.refused(d.tip.Channel, err) }()
 	if d.submitted {
 		return crypto.AttachmentRef{}, errors.New("attach: draft already submitted")
 	}
@@ -89,7 +101,8 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 	}
 	id := "att-" + randomID()
 	d.blobs = append(d.blobs, id)
-	ref, err := d.in.sealer.SealAttachment(ctx, d.in.queue, crypto.AttachmentInfo{
+	store := &watchedStore{ChunkStore: d.in.queue}
+	ref, err := d.in.sealer.SealAttachment(ctx, store, crypto.AttachmentInfo{
 		ID:        id,
 		Name:      name,
 		MediaType: mediaType,
@@ -102,17 +115,20 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 			d.in.log.Error("delete failed attachment", "err", derr)
 		}
 		d.blobs = d.blobs[:len(d.blobs)-1]
+		if store.err != nil {
+			d.in.notDurable(d.tip.Channel, store.err)
+		}
 		if errors.Is(err, crypto.ErrTooLarge) {
 			return crypto.AttachmentRef{}, fmt.Errorf("attach: %w (at most %d bytes)", channels.ErrAttachmentTooLarge, d.in.limits.MaxAttachmentBytes)
 		}
 		return crypto.AttachmentRef{}, fmt.Errorf("attach: %w", err)
 	}
 	d.tip.Attachments = append(d.tip.Attachments, ref)
-	d.in.log.Debug("attachment sealed", "channel", d.tip.Channel)
 	return ref, nil
 }
 
-func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
+func (d *draft) Submit(ctx context.Context) (_ channels.Receipt, err error) {
+	defer func() { d.in.refused(d.tip.Channel, err) }()
 	if d.submitted {
 		return channels.Receipt{}, errors.New("submit: draft already submitted")
 	}
@@ -132,6 +148,7 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 	t.ID = randomID()
 	t.Receipt = receiptCode()
 	t.Received = crypto.CoarsenTime(d.in.now())
+	sealStart := time.Now()
 	sealed, err := d.in.sealer.SealTip(t)
 	if err != nil {
 		if errors.Is(err, crypto.ErrInvalidTip) {
@@ -139,12 +156,18 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 		}
 		return channels.Receipt{}, fmt.Errorf("submit: %w", err)
 	}
+	sealedAt := time.Now()
 	qid, err := d.in.queue.Enqueue(ctx, queue.StreamTips, sealed)
 	if err != nil {
+		d.in.notDurable(t.Channel, err)
 		return channels.Receipt{}, fmt.Errorf("submit: %w: %v", channels.ErrUnavailable, err)
 	}
 	d.submitted = true
-	d.in.log.Info("tip queued", "channel", t.Channel, "kind", t.Kind, "attachments", len(t.Attachments), "sealed_bytes", len(sealed))
+	// Nothing about the tip is logged: a line per tip would date it to the
+	// millisecond and give away its kind and size, which the seal hides.
+	if d.in.obs != nil {
+		d.in.obs.TipAccepted(t.Channel, t.Kind, sealedAt.Sub(sealStart), time.Since(sealedAt))
+	}
 	return channels.Receipt{Code: t.Receipt, TipID: t.ID, QueueID: qid}, nil
 }
 
