@@ -79,7 +79,9 @@ type rig struct {
 }
 
 // switchObserver lets a test swap the Notifier, as a gateway restart does.
-type switchObserver struct{ n atomic.Pointer[alert.Notifier] }
+type switchObserver struct {
+	n atomic.Pointer[alert.Notifier]
+}
 
 func (s *switchObserver) TipAccepted(ch string, k crypto.Kind, a, b time.Duration) {
 	if n := s.n.Load(); n != nil {
