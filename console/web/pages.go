@@ -21,7 +21,7 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static/console.css static/keys.js
+//go:embed static/console.css static/keys.js static/live.js
 var staticFS embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
@@ -32,6 +32,8 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"kindClass": func(k crypto.Kind) string { return "kind-" + string(k) },
 	"size":      humanSize,
 	"deref":     func(p *float64) float64 { return *p },
+	"local":     localTime,
+	"refreshOf": refreshOf,
 }).ParseFS(templateFS, "templates/*.html"))
 
 func humanSize(n int64) string {
@@ -95,6 +97,10 @@ type row struct {
 	Attachments, Related                 int
 	Missing                              []int
 	Parts                                int
+	// Unread is true until this key-holder opens the tip; Waiting says
+	// how long ago it arrived ("12 min ago").
+	Unread  bool
+	Waiting string
 }
 
 type inboxBody struct {
@@ -107,6 +113,10 @@ type inboxBody struct {
 	BrokenEg string
 	Pubkeys  []string
 	Statuses []triage.Status
+	// Newest is the queue id of the newest tip; the page's script asks
+	// /events to say when one newer arrives.
+	Newest string
+	Unread int
 }
 
 func preview(s string, n int) string {
@@ -129,8 +139,9 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	body := inboxBody{
 		Total: len(snap.items), Filter: f, Facets: snap.facets(),
 		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg,
-		Pubkeys: s.pubkeys, Statuses: triage.Statuses,
+		Pubkeys: s.pubkeys, Statuses: triage.Statuses, Newest: snap.newest,
 	}
+	now := s.now()
 	for _, it := range snap.items {
 		rec := snap.record(it.Key)
 		if !f.match(it, rec) {
@@ -142,7 +153,11 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
 			Attachments: len(it.Tip.Attachments), Related: len(snap.related[it.Key]),
 			Missing: it.Missing, Parts: len(it.Entries),
+			Unread: !snap.seen[it.Key], Waiting: waited(now, it.Received()),
 		})
+		if !snap.seen[it.Key] {
+			body.Unread++
+		}
 	}
 	s.render(w, http.StatusOK, "inbox", "Inbox", body)
 }
@@ -200,6 +215,9 @@ func (s *Server) tipPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body.Saved = r.URL.Query().Get("saved") == "1"
+	if err := s.triage.MarkSeen(r.Context(), body.Item.Key); err != nil {
+		s.log.Warn("console could not mark a tip as read", "err", err)
+	}
 	s.render(w, status, "tip", "Tip "+body.Tip.Receipt, body)
 }
 
