@@ -234,3 +234,36 @@ func TestHealthOnlyOnAdminListenerWithRealTimes(t *testing.T) {
 		t.Errorf("/readyz: %d, want 200", resp.StatusCode)
 	}
 }
+
+// guardedChannel is a channel with a webhook that refuses every request as
+// unauthorised, as a bad signature is.
+type guardedChannel struct{}
+
+func (guardedChannel) Name() string { return "guarded" }
+func (guardedChannel) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /webhooks/guarded", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad signature", http.StatusForbidden)
+	})
+}
+func (guardedChannel) Run(context.Context) error { return nil }
+
+func TestMetricsCountWebhookAuthFailuresByRoute(t *testing.T) {
+	m := gateway.NewMetrics(nil, t.TempDir(), "test")
+	srv := gateway.NewServer(nil, slog.New(slog.DiscardHandler), guardedChannel{})
+	srv.Use(m.CountAuthFailures)
+	public, admin := httptest.NewServer(srv.Handler()), httptest.NewServer(srv.AdminHandler(m))
+	defer public.Close()
+	defer admin.Close()
+	for range 3 {
+		resp, err := http.Post(public.URL+"/webhooks/guarded?from="+metricsSentinel, "text/plain", strings.NewReader(metricsSentinel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	r := &adminRig{metrics: m, admin: admin}
+	fams := r.scrape(t)
+	if got := value(fams, "flare_webhook_auth_failures_total", "route", "POST /webhooks/guarded"); got != 3 {
+		t.Fatalf("auth failures = %v, want 3 under the route's pattern", got)
+	}
+}

@@ -157,8 +157,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 	retry := map[string]time.Time{}
 	backoff := map[string]time.Duration{}
 	for {
-		n.flush(ctx)
 		next := time.Now().Add(n.opt.Poll)
+		if !n.flush(ctx) {
+			next = time.Now().Add(n.opt.MinBackoff)
+		}
 		for _, t := range n.targets {
 			if at, ok := retry[t.Name()]; ok && time.Now().Before(at) {
 				next = earliest(next, at)
@@ -192,11 +194,12 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 // flush moves the alerts owed in memory into every target's record. What
-// cannot be stored stays in memory for the next turn.
-func (n *Notifier) flush(ctx context.Context) {
+// cannot be stored stays in memory for the next turn, and flush reports
+// false.
+func (n *Notifier) flush(ctx context.Context) bool {
 	u, o := n.urgent.Swap(0), n.ordinary.Swap(0)
 	if u == 0 && o == 0 {
-		return
+		return true
 	}
 	var failed error
 	for _, t := range n.targets {
@@ -221,7 +224,9 @@ func (n *Notifier) flush(ctx context.Context) {
 		n.urgent.Add(u)
 		n.ordinary.Add(o)
 		n.opt.Log.Warn("alert not recorded; will retry", "err", failed)
+		return false
 	}
+	return true
 }
 
 func (n *Notifier) jitter() time.Duration {
