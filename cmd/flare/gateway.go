@@ -169,6 +169,11 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
+	if cfg.Alert.TelegramToken != "" && cfg.Alert.TelegramToken == cfg.Telegram.Token {
+		// Sources write to the intake bot; the staff chat must not be
+		// one getUpdates away from them.
+		return nil, usageError("FLARE_ALERT_TELEGRAM_TOKEN must be a bot of its own, not the intake bot (FLARE_TELEGRAM_TOKEN)")
+	}
 	q, err := backend.Open(ctx, core.QueueURL())
 	if err != nil {
 		return nil, fmt.Errorf("open queue: %w", err)
