@@ -12,6 +12,7 @@ import (
 // Config is the gateway core's configuration; each channel has its own.
 type Config struct {
 	Listen         string
+	AdminListen    string
 	Recipients     []string
 	RecipientsFile string
 	Queue          string
@@ -40,12 +41,13 @@ type Config struct {
 // ./flare-data, queue in the embedded store there.
 func DefaultConfig() Config {
 	return Config{
-		Listen:    "127.0.0.1:8080",
-		DataDir:   "flare-data",
-		LogLevel:  "info",
-		LogFormat: "text",
-		Limits:    channels.DefaultLimits,
-		OrphanAge: DefaultOrphanAge,
+		Listen:      "127.0.0.1:8080",
+		AdminListen: "127.0.0.1:9090",
+		DataDir:     "flare-data",
+		LogLevel:    "info",
+		LogFormat:   "text",
+		Limits:      channels.DefaultLimits,
+		OrphanAge:   DefaultOrphanAge,
 
 		Gate:             channels.DefaultGateConfig(),
 		DiskFloor:        DefaultDiskFloor,
@@ -57,6 +59,7 @@ func DefaultConfig() Config {
 func (c *Config) Settings() []config.Setting {
 	return append([]config.Setting{
 		{Key: "listen", Env: "FLARE_LISTEN", Flag: "listen", Help: "address for the web intake and webhooks (host:port)", Value: config.String(&c.Listen)},
+		{Key: "admin_listen", Env: "FLARE_ADMIN_LISTEN", Flag: "admin-listen", Help: "address for the operator's /healthz, /readyz and /metrics (host:port); keep it off the intake's address and off the internet", Value: config.String(&c.AdminListen)},
 		{Key: "recipients", Env: "FLARE_RECIPIENTS", Flag: "recipient", Help: "a key-holder's age recipient (age1… or age1pq1…); repeatable, comma-separated in the environment", Value: config.Strings(&c.Recipients)},
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "file of key-holder recipients, one a line, # comments (as age -R)", Value: config.String(&c.RecipientsFile)},
 		{Key: "queue", Env: "FLARE_QUEUE", Flag: "queue", Help: "queue URL: file:PATH (embedded store) or redis://host:port/db; default file:DATA-DIR/flare.db", Value: config.String(&c.Queue)},
@@ -86,6 +89,12 @@ func (c *Config) QueueURL() string {
 func (c *Config) Validate() error {
 	if c.Listen == "" {
 		return fmt.Errorf("listen address is empty")
+	}
+	if c.AdminListen == "" {
+		return fmt.Errorf("admin listen address is empty")
+	}
+	if c.AdminListen == c.Listen {
+		return fmt.Errorf("admin listen address must differ from the intake's")
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("data directory is empty")

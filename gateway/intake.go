@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/queue"
@@ -26,6 +28,10 @@ type Intake struct {
 	log    *slog.Logger
 	now    func() time.Time
 	floors *floors
+	obs    Observer
+	// lost rate-limits the ERROR logged when a tip cannot be made
+	// durable, so that a queue outage does not flood the log.
+	lost rate.Sometimes
 }
 
 // IntakeConfig configures an Intake.
@@ -39,6 +45,9 @@ type IntakeConfig struct {
 	// Floors are the stores' capacities (disk, Redis memory) and the
 	// headroom below which attachments, then text, are refused.
 	Floors []Floor
+	// Observer hears of every accepted and refused tip (alerts, metrics);
+	// nil means nobody listens.
+	Observer Observer
 }
 
 // NewIntake returns an Intake.
@@ -62,6 +71,8 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		log:    cfg.Log,
 		now:    cfg.Now,
 		floors: &floors{list: cfg.Floors, now: cfg.Now, log: cfg.Log},
+		obs:    cfg.Observer,
+		lost:   rate.Sometimes{First: 1, Interval: time.Minute},
 	}, nil
 }
 
@@ -82,7 +93,8 @@ type draft struct {
 
 func (d *draft) Tip() *crypto.Tip { return &d.tip }
 
-func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader) (crypto.AttachmentRef, error) {
+func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader) (_ crypto.AttachmentRef, err error) {
+	defer func() { d.in.refused(d.tip.Channel, err) }()
 	if d.submitted {
 		return crypto.AttachmentRef{}, errors.New("attach: draft already submitted")
 	}
@@ -98,7 +110,8 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 	}
 	id := "att-" + randomID()
 	d.blobs = append(d.blobs, id)
-	ref, err := d.in.sealer.SealAttachment(ctx, roomyStore{ChunkStore: d.in.queue, floors: d.in.floors}, crypto.AttachmentInfo{
+	store := &watchedStore{ChunkStore: d.in.queue}
+	ref, err := d.in.sealer.SealAttachment(ctx, roomyStore{ChunkStore: store, floors: d.in.floors}, crypto.AttachmentInfo{
 		ID:        id,
 		Name:      name,
 		MediaType: normMediaType(mediaType),
@@ -115,17 +128,20 @@ func (d *draft) Attach(ctx context.Context, name, mediaType string, r io.Reader)
 			d.in.log.Warn("attachment refused: store near full")
 			return crypto.AttachmentRef{}, fmt.Errorf("attach: %w", err)
 		}
+		if store.err != nil {
+			d.in.notDurable(d.tip.Channel, store.err)
+		}
 		if errors.Is(err, crypto.ErrTooLarge) {
 			return crypto.AttachmentRef{}, fmt.Errorf("attach: %w (at most %d bytes)", channels.ErrAttachmentTooLarge, d.in.limits.MaxAttachmentBytes)
 		}
 		return crypto.AttachmentRef{}, fmt.Errorf("attach: %w", err)
 	}
 	d.tip.Attachments = append(d.tip.Attachments, ref)
-	d.in.log.Debug("attachment sealed", "channel", d.tip.Channel)
 	return ref, nil
 }
 
-func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
+func (d *draft) Submit(ctx context.Context) (_ channels.Receipt, err error) {
+	defer func() { d.in.refused(d.tip.Channel, err) }()
 	if d.submitted {
 		return channels.Receipt{}, errors.New("submit: draft already submitted")
 	}
@@ -150,6 +166,7 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 	t.ID = randomID()
 	t.Receipt = receiptCode()
 	t.Received = crypto.CoarsenTime(d.in.now())
+	sealStart := time.Now()
 	sealed, err := d.in.sealer.SealTip(t)
 	if err != nil {
 		if errors.Is(err, crypto.ErrInvalidTip) {
@@ -157,20 +174,27 @@ func (d *draft) Submit(ctx context.Context) (channels.Receipt, error) {
 		}
 		return channels.Receipt{}, fmt.Errorf("submit: %w", err)
 	}
+	sealedAt := time.Now()
 	// Commit the attachments before the tip that references them is
 	// queued: a crash in between leaves blobs no sweep removes, never a
 	// queued tip whose attachments were swept.
 	if len(d.blobs) > 0 {
 		if err := d.in.queue.CommitBlobs(ctx, d.blobs...); err != nil {
+			d.in.notDurable(t.Channel, err)
 			return channels.Receipt{}, fmt.Errorf("submit: %w: %v", channels.ErrUnavailable, err)
 		}
 	}
 	qid, err := d.in.queue.Enqueue(ctx, queue.StreamTips, sealed)
 	if err != nil {
+		d.in.notDurable(t.Channel, err)
 		return channels.Receipt{}, fmt.Errorf("submit: %w: %v", channels.ErrUnavailable, err)
 	}
 	d.submitted = true
-	d.in.log.Info("tip queued", "channel", t.Channel, "kind", t.Kind, "attachments", len(t.Attachments), "sealed_bytes", len(sealed))
+	// Nothing about the tip is logged: a line per tip would date it to the
+	// millisecond and give away its kind and size, which the seal hides.
+	if d.in.obs != nil {
+		d.in.obs.TipAccepted(t.Channel, t.Kind, sealedAt.Sub(sealStart), time.Since(sealedAt))
+	}
 	return channels.Receipt{Code: t.Receipt, TipID: t.ID, QueueID: qid}, nil
 }
 

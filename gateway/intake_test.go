@@ -152,7 +152,7 @@ func (sickChannel) Health() channels.Health {
 
 func TestHealthReportsChannels(t *testing.T) {
 	_, q, _ := newIntake(t, channels.DefaultLimits)
-	srv := httptest.NewServer(NewServer(q, nil, sickChannel{}).Handler())
+	srv := httptest.NewServer(NewServer(q, nil, sickChannel{}).AdminHandler(nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/healthz")
 	if err != nil {

@@ -24,21 +24,31 @@ type Server struct {
 	queue    queue.Queue
 	log      *slog.Logger
 	started  time.Time
+	handler  http.Handler // the mux, wrapped by Use
 }
 
-// NewServer registers every channel's routes and the health endpoint
-// (GET /healthz) on one mux.
+// NewServer registers every channel's routes on one mux. The health,
+// readiness and metrics endpoints are not among them: they are on the
+// admin listener (AdminHandler), because they tell which channels are on
+// and whether the queue is up, which is nobody's business on the intake.
 func NewServer(q queue.Queue, log *slog.Logger, chans ...channels.Channel) *Server {
 	s := &Server{mux: http.NewServeMux(), channels: chans, queue: q, log: log, started: time.Now()}
 	for _, c := range chans {
 		c.Routes(s.mux)
 	}
-	s.mux.HandleFunc("GET /healthz", s.health)
 	return s
 }
 
 // Handler returns the server's routes, for tests and for embedding.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler {
+	if s.handler != nil {
+		return s.handler
+	}
+	return s.mux
+}
+
+// Use wraps the server's routes in mw (metrics that watch responses).
+func (s *Server) Use(mw func(http.Handler) http.Handler) { s.handler = mw(s.Handler()) }
 
 // Run serves HTTP on ln and runs every channel until ctx is done, then shuts
 // down gracefully. A channel whose Run fails is logged; the others go on,
@@ -46,7 +56,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // the rest down.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
@@ -94,18 +104,21 @@ type healthReport struct {
 	OK       bool                       `json:"ok"`
 	Queue    string                     `json:"queue"`
 	Channels map[string]channels.Health `json:"channels"`
+	Started  time.Time                  `json:"started"`
 	Uptime   string                     `json:"uptime"`
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	rep := healthReport{OK: true, Queue: "ok", Channels: map[string]channels.Health{}, Uptime: time.Since(s.started).Round(time.Second).String()}
+	rep := healthReport{OK: true, Queue: "ok", Channels: map[string]channels.Health{}, Started: s.started.UTC(), Uptime: time.Since(s.started).Round(time.Second).String()}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if _, err := s.queue.List(ctx, queue.StreamTips, "", 1); err != nil {
 		rep.OK, rep.Queue = false, "unavailable"
 	}
 	for _, c := range s.channels {
-		h := channels.Health{OK: true, Status: "running"}
+		// A channel with no state of its own has run since the server
+		// started. (Leaving Since unset reported the year 0001.)
+		h := channels.Health{OK: true, Status: "running", Since: s.started.UTC()}
 		if hr, ok := c.(channels.HealthReporter); ok {
 			h = hr.Health()
 		}

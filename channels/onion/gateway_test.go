@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -73,12 +74,13 @@ func newKeyHolder(t *testing.T) keyHolder {
 // plain web channel and the onion channel publishing the web intake, all
 // run by gateway.Server, whose /healthz the tests read.
 type testGateway struct {
-	ch      *Channel
-	baseURL string // the gateway's own listener: /healthz and the plain web intake
-	logs    *testkit.Buffer
-	cancel  context.CancelFunc
-	done    chan error
-	once    sync.Once
+	ch       *Channel
+	baseURL  string // the gateway's own listener: the plain web intake
+	adminURL string // its admin listener: /healthz
+	logs     *testkit.Buffer
+	cancel   context.CancelFunc
+	done     chan error
+	once     sync.Once
 }
 
 func startGateway(t *testing.T, kh keyHolder, q queue.Queue, cfg Config) *testGateway {
@@ -108,7 +110,9 @@ func startGateway(t *testing.T, kh keyHolder, q queue.Queue, cfg Config) *testGa
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &testGateway{ch: ch, baseURL: "http://" + ln.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	admin := httptest.NewServer(srv.AdminHandler(nil))
+	t.Cleanup(admin.Close)
+	g := &testGateway{ch: ch, baseURL: "http://" + ln.Addr().String(), adminURL: admin.URL, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { g.done <- srv.Run(ctx, ln) }()
 	t.Cleanup(func() {
 		g.stop(t)
@@ -155,7 +159,7 @@ func (g *testGateway) waitPublished(t *testing.T, timeout time.Duration) time.Du
 // health reads the gateway's /healthz.
 func (g *testGateway) health(t *testing.T) (int, map[string]channels.Health) {
 	t.Helper()
-	resp, err := http.Get(g.baseURL + "/healthz")
+	resp, err := http.Get(g.adminURL + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -270,6 +270,5 @@ func (c *Channel) submit(ctx context.Context, m *message, key string) (channels.
 		}
 		return channels.Receipt{}, err
 	}
-	c.log.Info("message queued", "provider", m.provider, "whatsapp", m.whatsapp, "media", len(m.media), "part", m.part != nil)
 	return rcpt, nil
 }

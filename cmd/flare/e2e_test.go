@@ -23,10 +23,11 @@ import (
 
 // gatewayProc is "flare gateway" running as its own process.
 type gatewayProc struct {
-	cmd  *exec.Cmd
-	addr string
-	logs *testkit.Buffer
-	done chan struct{}
+	cmd   *exec.Cmd
+	addr  string
+	admin string // the admin listener: /healthz, /readyz, /metrics
+	logs  *testkit.Buffer
+	done  chan struct{}
 }
 
 func freeAddr(t *testing.T) string {
@@ -39,13 +40,14 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startGateway runs the gateway with args (plus --listen) and waits for
-// its health endpoint. It is stopped by PID when the test ends.
+// startGateway runs the gateway with args (plus --listen and
+// --admin-listen) and waits for its health endpoint. It is stopped by PID
+// when the test ends.
 func startGateway(t *testing.T, env []string, args ...string) *gatewayProc {
 	t.Helper()
-	addr := freeAddr(t)
-	g := &gatewayProc{addr: addr, logs: &testkit.Buffer{}, done: make(chan struct{})}
-	g.cmd = exec.Command(flareBin, append([]string{"gateway", "--listen", addr, "--log-level", "debug"}, args...)...)
+	addr, admin := freeAddr(t), freeAddr(t)
+	g := &gatewayProc{addr: addr, admin: admin, logs: &testkit.Buffer{}, done: make(chan struct{})}
+	g.cmd = exec.Command(flareBin, append([]string{"gateway", "--listen", addr, "--admin-listen", admin, "--log-level", "debug"}, args...)...)
 	g.cmd.Env = append(os.Environ(), env...)
 	g.cmd.Stdout = g.logs
 	g.cmd.Stderr = g.logs
@@ -56,7 +58,7 @@ func startGateway(t *testing.T, env []string, args ...string) *gatewayProc {
 	t.Cleanup(g.stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get("http://" + admin + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

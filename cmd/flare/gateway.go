@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"filippo.io/age"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/flarehq/flare/channels/web"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/gateway/alert"
 	"github.com/flarehq/flare/ops/config"
 	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/queue/backend"
@@ -35,6 +37,7 @@ type gatewayConfig struct {
 	Onion    onion.Config
 	Telegram telegram.Config
 	SMS      sms.Config
+	Alert    alert.Config
 }
 
 func defaultGatewayConfig() *gatewayConfig {
@@ -43,6 +46,7 @@ func defaultGatewayConfig() *gatewayConfig {
 		Onion:    onion.DefaultConfig(),
 		Telegram: telegram.DefaultConfig(),
 		SMS:      sms.DefaultConfig(),
+		Alert:    alert.DefaultConfig(),
 	}
 }
 
@@ -52,6 +56,7 @@ func (c *gatewayConfig) settings() []config.Setting {
 	s = append(s, c.Onion.Settings()...)
 	s = append(s, c.Telegram.Settings()...)
 	s = append(s, c.SMS.Settings()...)
+	s = append(s, c.Alert.Settings()...)
 	return s
 }
 
@@ -89,6 +94,7 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	routeLibraryLogs(log)
 	for _, k := range config.UnknownEnv(settings, a.environ) {
 		log.Warn("unknown FLARE_ variable ignored", "variable", k)
 	}
@@ -101,19 +107,47 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("gateway listening", "addr", ln.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()))
+	adminLn, err := net.Listen("tcp", cfg.Core.AdminListen)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("admin listen: %w", err)
+	}
+	log.Info("gateway listening", "addr", ln.Addr().String(), "admin", adminLn.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()), "alert_targets", len(g.alertTargets))
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go gateway.SweepOrphans(sweepCtx, g.queue, cfg.Core.OrphanAge, gateway.SweepEvery, nil, log)
-	return g.server.Run(ctx, ln)
+	return g.run(ctx, ln, adminLn)
+}
+
+// run serves the intake on ln and the operator's endpoints on adminLn, and
+// runs the alerts and metrics, until ctx is done.
+func (g *runningGateway) run(ctx context.Context, ln, adminLn net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); g.notifier.Run(ctx) }()
+	go func() { defer wg.Done(); g.metrics.Run(ctx, gateway.MetricsPeriod) }()
+	adminErr := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		adminErr <- gateway.ServeAdmin(ctx, adminLn, g.server.AdminHandler(g.metrics))
+	}()
+	err := g.server.Run(ctx, ln)
+	cancel()
+	wg.Wait()
+	return errors.Join(err, <-adminErr)
 }
 
 // runningGateway is an assembled gateway: its queue, intake and server.
 type runningGateway struct {
-	queue      queue.Queue
-	intake     *gateway.Intake
-	server     *gateway.Server
-	recipients int
+	queue        queue.Queue
+	intake       *gateway.Intake
+	server       *gateway.Server
+	metrics      *gateway.Metrics
+	notifier     *alert.Notifier
+	alertTargets []alert.Target
+	recipients   int
 }
 
 func (g *runningGateway) Close() error { return g.queue.Close() }
@@ -161,11 +195,23 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err != nil {
 		return nil, err
 	}
+	targets, err := cfg.Alert.Targets()
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if cfg.Alert.TelegramToken != "" && cfg.Alert.TelegramToken == cfg.Telegram.Token {
+		// Sources write to the intake bot; the staff chat must not be
+		// one getUpdates away from them.
+		return nil, usageError("FLARE_ALERT_TELEGRAM_TOKEN must be a bot of its own, not the intake bot (FLARE_TELEGRAM_TOKEN)")
+	}
 	q, err := backend.Open(ctx, core.QueueURL())
 	if err != nil {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
-	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Limits: core.Limits, Log: log, Floors: core.Floors(q)})
+	metrics := gateway.NewMetrics(q, core.DataDir, flareVersion())
+	notifier := alert.New(q, targets, alert.Options{Text: cfg.Alert.Text, Interval: cfg.Alert.Interval, Log: log, Recorder: metrics})
+	intake, err := gateway.NewIntake(gateway.IntakeConfig{Sealer: sealer, Queue: q, Limits: core.Limits, Log: log, Floors: core.Floors(q),
+		Observer: gateway.Observers{metrics, notifier}})
 	if err != nil {
 		q.Close()
 		return nil, err
@@ -183,11 +229,17 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		q.Close()
 		return nil, err
 	}
+	metrics.WatchChannels(chans)
+	server := gateway.NewServer(q, log, chans...)
+	server.Use(metrics.CountAuthFailures)
 	return &runningGateway{
-		queue:      q,
-		intake:     intake,
-		server:     gateway.NewServer(q, log, chans...),
-		recipients: len(recipients),
+		queue:        q,
+		intake:       intake,
+		server:       server,
+		metrics:      metrics,
+		notifier:     notifier,
+		alertTargets: targets,
+		recipients:   len(recipients),
 	}, nil
 }
 

@@ -45,7 +45,7 @@ func TestGatewayOnion(t *testing.T) {
 				Status string `json:"status"`
 			} `json:"channels"`
 		}
-		resp, err := http.Get("http://" + g.addr + "/healthz")
+		resp, err := http.Get("http://" + g.admin + "/healthz")
 		if err == nil {
 			json.NewDecoder(resp.Body).Decode(&rep)
 			resp.Body.Close()

@@ -7,6 +7,13 @@ import (
 )
 
 func runVersion(ctx context.Context, a *app, args []string) error {
+	fmt.Fprintf(a.stdout, "flare %s\n", flareVersion())
+	return nil
+}
+
+// flareVersion is the module version and VCS revision the binary was
+// built from.
+func flareVersion() string {
 	v := "(devel)"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" {
@@ -18,6 +25,5 @@ func runVersion(ctx context.Context, a *app, args []string) error {
 			}
 		}
 	}
-	fmt.Fprintf(a.stdout, "flare %s\n", v)
-	return nil
+	return v
 }

@@ -54,6 +54,11 @@ type Store struct {
 	mu      sync.Mutex
 	opened  map[[32]byte]Record
 	entries map[[32]byte]Entry
+	// seenCache is this key-holder's seen set as last opened.
+	seenCache struct {
+		sum  [32]byte
+		keys []string
+	}
 }
 
 // New returns a Store. It checks that what it seals, this key-holder can

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/console/triage"
+	"github.com/flarehq/flare/crypto"
 )
 
 // inboxCache keeps the tips opened so far. Sealed tips never change, so
@@ -35,6 +36,10 @@ type snapshot struct {
 	broken   int // tips that failed to open for another reason
 	brokenEg string
 	damaged  int // triage records that could not be read
+	// seen holds the tips this key-holder has opened; newest is the
+	// queue id of the newest tip, from which /events watches.
+	seen   map[string]bool
+	newest string
 }
 
 // entries returns every tip read so far, after reading those that arrived
@@ -91,7 +96,14 @@ func (s *Server) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := &snapshot{records: records, byKey: map[string]int{}, related: index}
+	seen, err := s.triage.Seen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap := &snapshot{records: records, byKey: map[string]int{}, related: index, seen: seen}
+	if n := len(entries); n > 0 {
+		snap.newest = entries[n-1].QueueID
+	}
 	for _, r := range records {
 		if r.Damaged != "" {
 			snap.damaged++
@@ -114,7 +126,7 @@ func (s *Server) load(ctx context.Context) (*snapshot, error) {
 			snap.items = append(snap.items, it)
 		}
 	}
-	sortItems(snap.items, records)
+	sortItems(snap.items, records, seen)
 	for i, it := range snap.items {
 		snap.byKey[it.Key] = i
 	}
@@ -128,10 +140,11 @@ func (s *snapshot) record(key string) triage.Record {
 	return triage.Record{State: triage.State{Status: triage.StatusNew}}
 }
 
-// sortItems orders the inbox: open work before resolved and spam; within
-// it distress calls, then missing-person reports, then the rest; within a
-// kind, tips nobody has picked up yet first, oldest first.
-func sortItems(items []console.Item, records map[string]triage.Record) {
+// sortItems orders the inbox: distress calls this key-holder has not
+// opened yet, longest waiting first; then open work before resolved and
+// spam; within it distress calls, then missing-person reports, then the
+// rest; within a kind, tips nobody has picked up yet first, oldest first.
+func sortItems(items []console.Item, records map[string]triage.Record, seen map[string]bool) {
 	status := func(it console.Item) triage.Status {
 		if r, ok := records[it.Key]; ok {
 			return r.CurrentStatus()
@@ -144,11 +157,19 @@ func sortItems(items []console.Item, records map[string]triage.Record) {
 		}
 		return 0
 	}
+	unreadDistress := func(it console.Item, st triage.Status) bool {
+		return !it.Forged() && it.Tip.Kind == crypto.KindDistress && !seen[it.Key] && st.Open()
+	}
 	slices.SortStableFunc(items, func(a, b console.Item) int {
 		sa, sb := status(a), status(b)
+		ua, ub := unreadDistress(a, sa), unreadDistress(b, sb)
+		if ua && ub {
+			return a.Received().Compare(b.Received()) // longest waiting first
+		}
 		return cmp.Or(
 			// A forged tip never jumps the queue as a fake distress call.
 			cmp.Compare(b2i(a.Forged()), b2i(b.Forged())),
+			cmp.Compare(b2i(!ua), b2i(!ub)),
 			cmp.Compare(b2i(!sa.Open()), b2i(!sb.Open())),
 			cmp.Compare(console.Urgency(a.Tip.Kind), console.Urgency(b.Tip.Kind)),
 			cmp.Compare(b2i(sa != triage.StatusNew), b2i(sb != triage.StatusNew)),

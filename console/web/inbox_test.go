@@ -34,9 +34,43 @@ func TestSortItems(t *testing.T) {
 		"distress-inprogress-old": rec(triage.StatusInProgress),
 		"evidence-spam":           rec(triage.StatusSpam),
 	}
-	sortItems(items, records)
+	seen := map[string]bool{}
+	for _, it := range items {
+		seen[it.Key] = true // all read: unread distress calls are TestSortUnreadDistressFirst's
+	}
+	sortItems(items, records, seen)
 	want := []string{"distress-new-early", "distress-new-late", "distress-inprogress-old", "missing-new",
 		"tip-old", "evidence-new", "distress-resolved", "evidence-spam"}
+	for i, it := range items {
+		if it.Key != want[i] {
+			var got []string
+			for _, it := range items {
+				got = append(got, it.Key)
+			}
+			t.Fatalf("order = %v\nwant    %v", got, want)
+		}
+	}
+}
+
+func TestSortUnreadDistressFirst(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	item := func(key string, k crypto.Kind, minute int) console.Item {
+		return console.Item{Key: key, Tip: &crypto.Tip{Kind: k, Received: t0.Add(time.Duration(minute) * time.Minute)}, Entries: []console.Entry{{QueueID: key}}}
+	}
+	rec := func(s triage.Status) triage.Record { return triage.Record{State: triage.State{Status: s}, Version: 1} }
+	items := []console.Item{
+		item("missing-unread", crypto.KindMissing, 0),
+		item("distress-read-old", crypto.KindDistress, 1),
+		item("distress-unread-late", crypto.KindDistress, 9),
+		item("distress-unread-resolved", crypto.KindDistress, 2),
+		item("distress-unread-inprogress", crypto.KindDistress, 5),
+	}
+	records := map[string]triage.Record{
+		"distress-unread-resolved":   rec(triage.StatusResolved),
+		"distress-unread-inprogress": rec(triage.StatusInProgress),
+	}
+	sortItems(items, records, map[string]bool{"distress-read-old": true})
+	want := []string{"distress-unread-inprogress", "distress-unread-late", "distress-read-old", "missing-unread", "distress-unread-resolved"}
 	for i, it := range items {
 		if it.Key != want[i] {
 			var got []string

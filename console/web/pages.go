@@ -22,7 +22,7 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static/console.css static/keys.js
+//go:embed static/console.css static/keys.js static/live.js
 var staticFS embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
@@ -33,6 +33,8 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"kindClass": func(k crypto.Kind) string { return "kind-" + string(k) },
 	"size":      humanSize,
 	"deref":     func(p *float64) float64 { return *p },
+	"local":     localTime,
+	"refreshOf": refreshOf,
 }).ParseFS(templateFS, "templates/*.html"))
 
 func humanSize(n int64) string {
@@ -101,6 +103,10 @@ type row struct {
 	Missing                              []int
 	Parts                                int
 	Forged                               bool
+	// Unread is true until this key-holder opens the tip; Waiting says
+	// how long ago it arrived ("12 min ago").
+	Unread  bool
+	Waiting string
 }
 
 type inboxBody struct {
@@ -114,6 +120,10 @@ type inboxBody struct {
 	Damaged  int
 	Pubkeys  []string
 	Statuses []triage.Status
+	// Newest is the queue id of the newest tip; the page's script asks
+	// /events to say when one newer arrives.
+	Newest string
+	Unread int
 }
 
 func preview(s string, n int) string {
@@ -136,8 +146,9 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	body := inboxBody{
 		Total: len(snap.items), Filter: f, Facets: snap.facets(),
 		NotMine: snap.notMine, Broken: snap.broken, BrokenEg: snap.brokenEg, Damaged: snap.damaged,
-		Pubkeys: s.pubkeys, Statuses: triage.Statuses,
+		Pubkeys: s.pubkeys, Statuses: triage.Statuses, Newest: snap.newest,
 	}
+	now := s.now()
 	for _, it := range snap.items {
 		rec := snap.record(it.Key)
 		if !f.match(it, rec) {
@@ -149,7 +160,11 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
 			Attachments: len(it.Tip.Attachments), Related: snap.related.LinkCount(it.Key),
 			Missing: it.Missing, Parts: len(it.Entries), Forged: it.Forged(),
+			Unread: !snap.seen[it.Key], Waiting: waited(now, it.Received()),
 		})
+		if !snap.seen[it.Key] {
+			body.Unread++
+		}
 	}
 	s.render(w, http.StatusOK, "inbox", "Inbox", body)
 }
@@ -212,6 +227,9 @@ func (s *Server) tipPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body.Saved = r.URL.Query().Get("saved") == "1"
+	if err := s.triage.MarkSeen(r.Context(), body.Item.Key); err != nil {
+		s.log.Warn("console could not mark a tip as read", "err", err)
+	}
 	s.render(w, status, "tip", "Tip "+body.Tip.Receipt, body)
 }
 

@@ -297,6 +297,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /login", s.login)
 	mux.HandleFunc("GET /static/{file}", s.static)
 	mux.Handle("GET /{$}", s.authed(s.inboxPage))
+	mux.Handle("GET /events", s.authed(s.events))
 	mux.Handle("GET /tip/{key}", s.authed(s.tipPage))
 	mux.Handle("POST /tip/{key}/triage", s.authed(s.triagePost))
 	mux.Handle("GET /tip/{key}/att/{n}/image", s.authed(s.attachmentImage))

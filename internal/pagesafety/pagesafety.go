@@ -9,10 +9,11 @@ import "net/http"
 
 // Content-Security-Policy values. NoScript is for the source's pages, which
 // must work with JavaScript off and never run any; SelfScript allows only
-// scripts the server itself serves (the console's keyboard shortcuts).
+// scripts the server itself serves (the console's keyboard shortcuts and
+// its live inbox, which listens to its own /events).
 const (
 	NoScript   = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-	SelfScript = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	SelfScript = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 // Headers returns the headers to set, with csp as the

@@ -82,8 +82,13 @@ func startGateway(ctx context.Context, flare string, recipients []string, queueU
 		return nil, "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	adminPort, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	admin := fmt.Sprintf("127.0.0.1:%d", adminPort)
 	cmd := exec.CommandContext(ctx, flare, "gateway",
-		"--listen", addr, "--recipient", strings.Join(recipients, ","),
+		"--listen", addr, "--admin-listen", admin, "--recipient", strings.Join(recipients, ","),
 		"--queue", queueURL, "--data-dir", dataDir, "--log-level", "warn",
 		"--max-attachment-size", "512MiB", "--max-request-size", "600MiB")
 	cmd.Env = os.Environ()
@@ -95,7 +100,7 @@ func startGateway(ctx context.Context, flare string, recipients []string, queueU
 	p := &process{cmd: cmd}
 	client := &http.Client{Timeout: time.Second}
 	for i := 0; i < 200; i++ {
-		resp, err := client.Get("http://" + addr + "/healthz")
+		resp, err := client.Get("http://" + admin + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
