@@ -116,6 +116,8 @@ func (x *Index) Add(key string, e Entry) {
 	}
 	affected := map[int32]bool{}
 	cs, phrases := extract(e.Tip)
+	ccs, cps := caseClues(key, e.Tip)
+	cs, phrases = append(ccs, cs...), append(cps, phrases...)
 	it := &x.items[id]
 	for _, c := range cs {
 		h := x.hash(c.key)
