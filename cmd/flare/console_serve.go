@@ -41,7 +41,7 @@ func (c *consoleServeConfig) settings() []config.Setting {
 // runConsoleServe runs the triage console's web UI until interrupted.
 func runConsoleServe(ctx context.Context, a *app, args []string) error {
 	cfg := consoleServeConfig{Queue: "file:" + filepath.Join("flare-data", "flare.db")}
-	pos, err := config.Load("console serve", cfg.settings(), args, a.environ, a.stderr)
+	pos, err := config.Load("console serve", cfg.settings(), args, a.environ, a.stdout)
 	if err != nil {
 		return err
 	}
