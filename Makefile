@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/flare
 
-.PHONY: build demo test test-short bench vet fuzz clean
+.PHONY: build demo test test-short bench vet fuzz clean example-config deb
 
 build:
 	$(GO) build -o $(BIN) ./cmd/flare
@@ -32,6 +32,12 @@ fuzz:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && false)
+
+# ops/flare.example.toml is generated from the settings table; run this after
+# adding or changing a setting (a test fails until you do).
+example-config:
+	$(GO) run ./cmd/flare config example > ops/flare.example.toml.new
+	mv ops/flare.example.toml.new ops/flare.example.toml
 
 clean:
 	rm -rf bin

@@ -36,6 +36,7 @@ func commands() []command {
 		{"gateway", "run the intake gateway", runGateway},
 		{"console", "read and triage tips as a key-holder (list, show, export, serve)", runConsole},
 		{"keygen", "make a key-holder identity", runKeygen},
+		{"config", "write the example configuration (config example)", runConfig},
 		{"demo", "run a throwaway gateway on this machine to try Flare", runDemo},
 		{"version", "print the version", runVersion},
 	}
