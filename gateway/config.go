@@ -22,6 +22,9 @@ type Config struct {
 	// share it.
 	HashKey string
 	Limits  channels.Limits
+	// TLSCert and TLSKey, when set, make the intake listener serve HTTPS
+	// with this PEM pair, reloaded when the files change.
+	TLSCert, TLSKey string
 	// Texts overrides any text a source sees: language → key → text.
 	Texts map[string]map[string]string
 }
@@ -53,6 +56,8 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "limits.max_attachments", Env: "FLARE_MAX_ATTACHMENTS", Flag: "max-attachments", Help: "most files in one tip", Value: config.Int(&c.Limits.MaxAttachments)},
 		{Key: "limits.max_attachment_size", Env: "FLARE_MAX_ATTACHMENT_SIZE", Flag: "max-attachment-size", Help: "largest file (e.g. 256MiB)", Value: config.Bytes(&c.Limits.MaxAttachmentBytes)},
 		{Key: "limits.max_request_size", Env: "FLARE_MAX_REQUEST_SIZE", Flag: "max-request-size", Help: "largest request body, all parts together (e.g. 300MiB)", Value: config.Bytes(&c.Limits.MaxRequestBytes)},
+		{Key: "tls_cert", Env: "FLARE_TLS_CERT", Flag: "tls-cert", Help: "PEM certificate (chain) for HTTPS on the listen address, reloaded when the file changes; webhooks need HTTPS, from this or a reverse proxy", Value: config.String(&c.TLSCert)},
+		{Key: "tls_key", Env: "FLARE_TLS_KEY", Flag: "tls-key", Help: "PEM private key of tls_cert (readable by the gateway only)", Value: config.String(&c.TLSKey)},
 		{Key: "texts", Env: "", Help: "config file only: [texts.LANG] tables overriding any text a source sees", Value: config.Texts(&c.Texts)},
 	}
 }
@@ -73,6 +78,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("data directory is empty")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("give both tls_cert and tls_key (--tls-cert, --tls-key), or neither")
 	}
 	l := c.Limits
 	if l.MaxTextBytes <= 0 || l.MaxAttachments < 0 || l.MaxAttachmentBytes <= 0 || l.MaxRequestBytes <= 0 {

@@ -96,6 +96,9 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if ln, err = listenTLS(ln, &cfg.Core, log); err != nil {
+		return err
+	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()))
 	return g.server.Run(ctx, ln)
 }
