@@ -37,6 +37,8 @@ func commands() []command {
 		{"console", "read and triage tips as a key-holder (list, show, export, serve)", runConsole},
 		{"keygen", "make a key-holder identity", runKeygen},
 		{"config", "write the example configuration (config example)", runConfig},
+		{"backup", "write an encrypted backup of the store and the data directory's keys", runBackup},
+		{"restore", "recreate a data directory from a backup (restore FILE --identity ID)", runRestore},
 		{"doctor", "check a deployment: permissions, keys, queue, tor, TLS, clock, disk, alerts", runDoctor},
 		{"demo", "run a throwaway gateway on this machine to try Flare", runDemo},
 		{"version", "print the version", runVersion},
