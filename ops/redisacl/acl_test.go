@@ -134,6 +134,28 @@ func TestRedisACLRoles(t *testing.T) {
 		t.Fatalf("gateway user cannot queue a tip: %v", err)
 	}
 
+	// What else a gateway does: attachment chunks, deduplication, and
+	// working a stream (the outbox) with a consumer group.
+	if err := gw.PutChunk(ctx, "blob1", 0, []byte("sealed chunk")); err != nil {
+		t.Errorf("gateway user cannot store a chunk: %v", err)
+	}
+	if first, err := gw.Remember(ctx, "dedupe-hash", time.Hour); err != nil || !first {
+		t.Errorf("gateway user cannot remember: %v", err)
+	}
+	if _, err := gw.Enqueue(ctx, "outbox-acl", []byte("sealed reply")); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := gw.Read(ctx, "outbox-acl", queue.ReadOptions{Group: "gateways", Consumer: "g1"})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("gateway user cannot read a stream in a group: %v", err)
+	}
+	if err := gw.Ack(ctx, "outbox-acl", "gateways", msgs[0].ID); err != nil {
+		t.Errorf("gateway user cannot ack: %v", err)
+	}
+	if err := gw.DeleteBlob(ctx, "blob1"); err != nil {
+		t.Errorf("gateway user cannot delete a delivered blob: %v", err)
+	}
+
 	// The console reads and opens it, and triages it.
 	cq, err := flareredis.OpenURL(ctx, urlFor("flare-console"))
 	if err != nil {
