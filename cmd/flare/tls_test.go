@@ -111,8 +111,13 @@ func TestGatewayHTTPS(t *testing.T) {
 		t.Errorf("after renewal served %q", cn)
 	}
 	conn.Close()
-	if !strings.Contains(string(logs.Bytes()), "tls certificate reloaded") {
-		t.Error("reload not logged")
+	// The child's stderr reaches the buffer through a pipe: give it a
+	// moment.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(string(logs.Bytes()), "tls certificate reloaded"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Error("reload not logged")
+			break
+		}
 	}
 
 	g.stop()
