@@ -99,6 +99,10 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 	if ln, err = listenTLS(ln, &cfg.Core, log); err != nil {
 		return err
 	}
+	if err := serveStore(ctx, cfg.Core.ConsoleListen, g.queue, log); err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "recipients", g.recipients, "queue", describeQueue(cfg.Core.QueueURL()))
 	return g.server.Run(ctx, ln)
 }
