@@ -51,4 +51,3 @@ func OpenURL(raw string) (*Client, error) {
 	}
 	return NewClient("http://"+net.JoinHostPort(host, port), cd.DialContext), nil
 }
-
