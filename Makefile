@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/flare
 
-.PHONY: build demo test test-short bench soak vet fuzz vulncheck clean
+.PHONY: build demo test test-short bench soak vet fuzz vulncheck clean example-config deb
 
 build:
 	$(GO) build -o $(BIN) ./cmd/flare
@@ -43,6 +43,23 @@ vulncheck:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && false)
+
+# ops/flare.example.toml is generated from the settings table; run this after
+# adding or changing a setting (a test fails until you do).
+example-config:
+	$(GO) run ./cmd/flare config example > ops/flare.example.toml.new
+	mv ops/flare.example.toml.new ops/flare.example.toml
+
+# The Debian package: bin/flare_VERSION_ARCH.deb (DEB_DIR=... to put it
+# elsewhere). nfpm is pinned in go.mod as a tool.
+DEB_DIR ?= bin
+DEB_ARCH ?= $(shell $(GO) env GOARCH)
+FLARE_VERSION ?= 0.0.0~git$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+deb:
+	mkdir -p $(DEB_DIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -trimpath -o $(DEB_DIR)/flare-linux-$(DEB_ARCH) ./cmd/flare
+	FLARE_BINARY=$(abspath $(DEB_DIR))/flare-linux-$(DEB_ARCH) FLARE_VERSION=$(FLARE_VERSION) DEB_ARCH=$(DEB_ARCH) \
+	  $(GO) tool nfpm package --config ops/deb/nfpm.yaml --packager deb --target $(DEB_DIR)/
 
 clean:
 	rm -rf bin

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -33,6 +34,13 @@ type Config struct {
 	Gate             channels.GateConfig
 	DiskFloor        int64
 	RedisMemoryFloor int64
+	// TLSCert and TLSKey, when set, make the intake listener serve HTTPS
+	// with this PEM pair, reloaded when the files change.
+	TLSCert, TLSKey string
+	// ConsoleListen, when set, serves the store to remote consoles
+	// (queue/remote) on this loopback address, for a tor onion service
+	// with client authorization to publish.
+	ConsoleListen string
 	// Texts overrides any text a source sees: language → key → text.
 	Texts map[string]map[string]string
 }
@@ -72,6 +80,9 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "limits.max_attachment_size", Env: "FLARE_MAX_ATTACHMENT_SIZE", Flag: "max-attachment-size", Help: "largest file (e.g. 256MiB)", Value: config.Bytes(&c.Limits.MaxAttachmentBytes)},
 		{Key: "limits.max_request_size", Env: "FLARE_MAX_REQUEST_SIZE", Flag: "max-request-size", Help: "largest request body, all parts together (e.g. 300MiB)", Value: config.Bytes(&c.Limits.MaxRequestBytes)},
 		{Key: "orphan_chunk_age", Env: "FLARE_ORPHAN_CHUNK_AGE", Flag: "orphan-chunk-age", Help: "delete the attachment chunks of uploads that never became a tip (a crash mid-upload) once this old; at least 1h", Value: config.Duration(&c.OrphanAge)},
+		{Key: "tls_cert", Env: "FLARE_TLS_CERT", Flag: "tls-cert", Help: "PEM certificate (chain) for HTTPS on the listen address, reloaded when the file changes; webhooks need HTTPS, from this or a reverse proxy", Value: config.String(&c.TLSCert)},
+		{Key: "tls_key", Env: "FLARE_TLS_KEY", Flag: "tls-key", Help: "PEM private key of tls_cert (readable by the gateway only)", Value: config.String(&c.TLSKey)},
+		{Key: "console_listen", Env: "FLARE_CONSOLE_LISTEN", Flag: "console-listen", Help: "loopback host:port serving the store's sealed tips and triage records to key-holders' consoles, published only by an onion service with client authorization (docs/remote-console.md)", Value: config.String(&c.ConsoleListen)},
 		{Key: "texts", Env: "", Help: "config file only: [texts.LANG] tables overriding any text a source sees", Value: config.Texts(&c.Texts)},
 	}, c.intakeSettings()...)
 }
@@ -101,6 +112,15 @@ func (c *Config) Validate() error {
 	}
 	if c.OrphanAge < time.Hour {
 		return fmt.Errorf("orphan chunk age %v is too short: uploads in progress would be deleted (at least 1h)", c.OrphanAge)
+	}
+	if c.ConsoleListen != "" {
+		host, _, err := net.SplitHostPort(c.ConsoleListen)
+		if ip := net.ParseIP(host); err != nil || host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("console_listen %q: must be a loopback host:port; the onion service publishes it", c.ConsoleListen)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("give both tls_cert and tls_key (--tls-cert, --tls-key), or neither")
 	}
 	l := c.Limits
 	if l.MaxTextBytes <= 0 || l.MaxAttachments < 0 || l.MaxAttachmentBytes <= 0 || l.MaxRequestBytes <= 0 {

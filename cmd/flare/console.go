@@ -95,11 +95,12 @@ and --json for machine-readable output.
 `
 
 func runConsole(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+	if len(args) == 0 {
 		fmt.Fprint(a.stderr, consoleUsage)
-		if len(args) == 0 {
-			return usageError("no console command given")
-		}
+		return usageError("no console command given")
+	}
+	if args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(a.stdout, consoleUsage)
 		return nil
 	}
 	sub, args := args[0], args[1:]
@@ -112,8 +113,8 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return usageError("unknown console command %q", sub)
 	}
 	var cfg consoleConfig
-	cfg.Queue = "file:" + filepath.Join("flare-data", "flare.db")
-	pos, err := config.Load("console "+sub, cfg.settings(), interleave(args), a.environ, a.stderr)
+	cfg.Queue = "file:" + filepath.Join(defaultDataDir(a.environ, "flare-data"), "flare.db")
+	pos, err := config.Load("console "+sub, cfg.settings(), interleave(args), a.environ, a.stdout)
 	if err != nil {
 		return err
 	}

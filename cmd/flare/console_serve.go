@@ -40,8 +40,8 @@ func (c *consoleServeConfig) settings() []config.Setting {
 // runConsoleServe runs the triage console's web UI until interrupted.
 func runConsoleServe(ctx context.Context, a *app, args []string) error {
 	var cfg consoleServeConfig
-	cfg.Queue = "file:" + filepath.Join("flare-data", "flare.db")
-	pos, err := config.Load("console serve", cfg.settings(), args, a.environ, a.stderr)
+	cfg.Queue = "file:" + filepath.Join(defaultDataDir(a.environ, "flare-data"), "flare.db")
+	pos, err := config.Load("console serve", cfg.settings(), args, a.environ, a.stdout)
 	if err != nil {
 		return err
 	}

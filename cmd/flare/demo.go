@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,16 +18,26 @@ import (
 
 func runDemo(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	// Errors are returned and printed by main; asked-for help goes to
+	// standard output.
+	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", "127.0.0.1:8080", "address for the demo's web intake (loopback; a free port is used if this one is taken)")
 	keep := fs.Bool("keep", false, "keep the demo's folder (identity and store) when it stops")
 	dir := fs.String("dir", "", "use this folder instead of a new temporary one")
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: flare demo [--listen ADDR] [--keep] [--dir DIR]\n\nRuns a throwaway Flare on this machine: a new key-holder identity, the\ngateway on the embedded store, and its web intake on loopback. It prints the\nintake address and the console commands that read what was submitted.\n\n")
+	// flag calls Usage on every parse error too; help is printed only
+	// when asked for, below.
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(a.stdout)
+		fmt.Fprintf(a.stdout, "Usage: flare demo [--listen ADDR] [--keep] [--dir DIR]\n\nRuns a throwaway Flare on this machine: a new key-holder identity, the\ngateway on the embedded store, and its web intake on loopback. It prints the\nintake address and the console commands that read what was submitted.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return err
+		}
+		return usageError("%v", err)
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {

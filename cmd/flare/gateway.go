@@ -60,13 +60,13 @@ func (c *gatewayConfig) settings() []config.Setting {
 	return s
 }
 
-// loadGatewayConfig fills cfg from args, the config file and environ, and
-// returns the settings it knows.
-func loadGatewayConfig(cfg *gatewayConfig, args, environ []string, stderr ...io.Writer) ([]config.Setting, error) {
+// loadGatewayConfig fills cfg from args, environ and the config file, and
+// returns the settings it knows. --help writes to help (standard output).
+func loadGatewayConfig(cfg *gatewayConfig, args, environ []string, help ...io.Writer) ([]config.Setting, error) {
 	settings := cfg.settings()
 	var w io.Writer = io.Discard
-	if len(stderr) > 0 {
-		w = stderr[0]
+	if len(help) > 0 {
+		w = help[0]
 	}
 	rest, err := config.Load("gateway", settings, args, environ, w)
 	if err != nil {
@@ -86,7 +86,8 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 		return runGatewayOutboundRecipient(a, args[1:])
 	}
 	cfg := defaultGatewayConfig()
-	settings, err := loadGatewayConfig(cfg, args, a.environ, a.stderr)
+	cfg.Core.DataDir = defaultDataDir(a.environ, cfg.Core.DataDir)
+	settings, err := loadGatewayConfig(cfg, args, a.environ, a.stdout)
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,13 @@ func runGateway(ctx context.Context, a *app, args []string) error {
 	ln, err := net.Listen("tcp", cfg.Core.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if ln, err = listenTLS(ln, &cfg.Core, log); err != nil {
+		return err
+	}
+	if err := serveStore(ctx, cfg.Core.ConsoleListen, g.queue, log); err != nil {
+		ln.Close()
+		return err
 	}
 	adminLn, err := net.Listen("tcp", cfg.Core.AdminListen)
 	if err != nil {

@@ -71,9 +71,9 @@ func TestGatewayRecipientsFile(t *testing.T) {
 }
 
 func TestGatewayHelpDocumentsEverySetting(t *testing.T) {
-	code, _, stderr := runApp(t, nil, "gateway", "--help")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
+	code, stderr, errOut := runApp(t, nil, "gateway", "--help")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q: --help is output, not an error", code, errOut)
 	}
 	cfg := defaultGatewayConfig()
 	for _, s := range cfg.settings() {
@@ -89,14 +89,14 @@ func TestGatewayHelpDocumentsEverySetting(t *testing.T) {
 	}
 }
 
-// TestGatewaySettingsPrecedence checks flags > config file > environment >
-// defaults on the core settings.
+// TestGatewaySettingsPrecedence checks flags > FLARE_* environment > config
+// file > defaults on the core settings (issue 16, test 2).
 func TestGatewaySettingsPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "flare.toml")
-	os.WriteFile(file, []byte("listen = \"127.0.0.1:7001\"\nlog_level = \"warn\"\n[limits]\nmax_attachments = 3\n[texts.en]\n\"web.title\" = \"Contact\"\n"), 0o600)
+	os.WriteFile(file, []byte("listen = \"127.0.0.1:7001\"\nlog_level = \"warn\"\nlog_format = \"json\"\n[limits]\nmax_attachments = 3\nmax_attachment_size = \"2MiB\"\n[texts.en]\n\"web.title\" = \"Contact\"\n"), 0o600)
 	cfg := defaultGatewayConfig()
-	env := []string{"FLARE_LISTEN=127.0.0.1:7000", "FLARE_LOG_LEVEL=debug", "FLARE_DATA_DIR=/tmp/from-env", "FLARE_MAX_TEXT_BYTES=100"}
+	env := []string{"FLARE_LISTEN=127.0.0.1:7000", "FLARE_LOG_LEVEL=debug", "FLARE_DATA_DIR=/tmp/from-env", "FLARE_MAX_TEXT_BYTES=100", "FLARE_MAX_ATTACHMENT_SIZE=3MiB"}
 	_, err := loadGatewayConfig(cfg, []string{"--config", file, "--listen", "127.0.0.1:7002"}, env)
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +105,11 @@ func TestGatewaySettingsPrecedence(t *testing.T) {
 	if c.Listen != "127.0.0.1:7002" {
 		t.Errorf("listen %q: the flag must win", c.Listen)
 	}
-	if c.LogLevel != "warn" {
-		t.Errorf("log level %q: the file must win over the environment", c.LogLevel)
+	if c.LogLevel != "debug" || c.Limits.MaxAttachmentBytes != 3<<20 {
+		t.Errorf("log level %q, attachment size %d: the environment must win over the file", c.LogLevel, c.Limits.MaxAttachmentBytes)
+	}
+	if c.LogFormat != "json" {
+		t.Errorf("log format %q: the file must win over the default", c.LogFormat)
 	}
 	if c.DataDir != "/tmp/from-env" || c.Limits.MaxTextBytes != 100 {
 		t.Errorf("environment not applied: %q %d", c.DataDir, c.Limits.MaxTextBytes)

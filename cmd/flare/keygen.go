@@ -14,15 +14,25 @@ import (
 
 func runKeygen(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	// Errors are returned and printed by main; asked-for help goes to
+	// standard output.
+	fs.SetOutput(io.Discard)
 	pq := fs.Bool("pq", false, "make a post-quantum hybrid identity (age1pq… recipient)")
 	out := fs.String("o", "", "write the identity to `FILE` (created 0600, never overwritten); default standard output")
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: flare keygen [--pq] [-o FILE]\n\nMakes a key-holder identity in age-keygen's format and prints its public\nkey (the recipient to give the gateway) on standard error.\n\n")
+	// flag calls Usage on every parse error too; help is printed only
+	// when asked for, below.
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(a.stdout)
+		fmt.Fprintf(a.stdout, "Usage: flare keygen [--pq] [-o FILE]\n\nMakes a key-holder identity in age-keygen's format and prints its public\nkey (the recipient to give the gateway) on standard error.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return err
+		}
+		return usageError("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))

@@ -36,6 +36,10 @@ func commands() []command {
 		{"gateway", "run the intake gateway", runGateway},
 		{"console", "read and triage tips as a key-holder (list, show, export, serve)", runConsole},
 		{"keygen", "make a key-holder identity", runKeygen},
+		{"config", "write the example configuration (config example)", runConfig},
+		{"backup", "write an encrypted backup of the store and the data directory's keys", runBackup},
+		{"restore", "recreate a data directory from a backup (restore FILE --identity ID)", runRestore},
+		{"doctor", "check a deployment: permissions, keys, queue, tor, TLS, clock, disk, alerts", runDoctor},
 		{"demo", "run a throwaway gateway on this machine to try Flare", runDemo},
 		{"version", "print the version", runVersion},
 	}
@@ -50,11 +54,13 @@ func main() {
 
 // main runs one subcommand and returns the exit code.
 func (a *app) main(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		a.usage()
-		if len(args) == 0 {
-			return 2
-		}
+	if len(args) == 0 {
+		a.usage(a.stderr)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		// Asked-for help is output, not an error: standard output, exit 0.
+		a.usage(a.stdout)
 		return 0
 	}
 	for _, c := range commands() {
@@ -76,7 +82,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 		}
 	}
 	fmt.Fprintf(a.stderr, "flare: unknown command %q\n\n", args[0])
-	a.usage()
+	a.usage(a.stderr)
 	return 2
 }
 
@@ -86,10 +92,10 @@ func usageError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
 }
 
-func (a *app) usage() {
-	fmt.Fprintf(a.stderr, "Flare: a secure, anonymous tip and distress-message gateway.\n\nUsage: flare COMMAND [flags]\n\nCommands:\n")
+func (a *app) usage(w io.Writer) {
+	fmt.Fprintf(w, "Flare: a secure, anonymous tip and distress-message gateway.\n\nUsage: flare COMMAND [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(a.stderr, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(a.stderr, "\nRun \"flare COMMAND --help\" for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun \"flare COMMAND --help\" for a command's flags.\n")
 }

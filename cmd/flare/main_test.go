@@ -41,16 +41,65 @@ func runApp(t *testing.T, environ []string, args ...string) (code int, stdout, s
 }
 
 func TestHelpListsSubcommands(t *testing.T) {
-	code, _, stderr := runApp(t, nil, "help")
+	code, stdout, _ := runApp(t, nil, "help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, c := range []string{"gateway", "console", "keygen", "demo", "version"} {
-		if !strings.Contains(stderr, c) {
+		if !strings.Contains(stdout, c) {
 			t.Errorf("help does not list %q", c)
 		}
 	}
 	if code, _, _ := runApp(t, nil, "frobnicate"); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+// TestHelpGoesToStdout: asked-for help is the command's output (stdout,
+// exit 0), so that "flare gateway --help | less" works; a missing command
+// is an error (stderr, exit 2). Run as a separate process, as an operator
+// would.
+func TestHelpGoesToStdout(t *testing.T) {
+	tests := []struct {
+		args     []string
+		code     int
+		inStdout string
+	}{
+		{[]string{"--help"}, 0, "Commands:"},
+		{[]string{"help"}, 0, "Commands:"},
+		{[]string{"gateway", "--help"}, 0, "FLARE_DATA_DIR"},
+		{[]string{"gateway", "-h"}, 0, "a flag\nbeats a variable, which beats the file"},
+		{[]string{"console", "--help"}, 0, "flare console COMMAND"},
+		{[]string{"console", "list", "--help"}, 0, "FLARE_IDENTITY"},
+		{[]string{"console", "serve", "--help"}, 0, "FLARE_IDENTITY"},
+		{[]string{"keygen", "--help"}, 0, "flare keygen"},
+		{[]string{"demo", "--help"}, 0, "flare demo"},
+		{[]string{}, 2, ""},
+		{[]string{"keygen", "--nope"}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			cmd := exec.Command(flareBin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tt.code, errb.String())
+			}
+			if tt.code == 0 {
+				if !strings.Contains(out.String(), tt.inStdout) || errb.Len() != 0 {
+					t.Errorf("stdout %q (want %q), stderr %q (want empty)", out.String(), tt.inStdout, errb.String())
+				}
+			} else if out.Len() != 0 || errb.Len() == 0 {
+				t.Errorf("an error must go to stderr only: stdout %q, stderr %q", out.String(), errb.String())
+			}
+		})
 	}
 }

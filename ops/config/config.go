@@ -1,6 +1,9 @@
 // Package config loads Flare's settings once, from (in order of precedence)
-// command-line flags, a TOML file, FLARE_* environment variables and
-// defaults, and hands them down as plain structs.
+// command-line flags, FLARE_* environment variables, a TOML file and
+// defaults, and hands them down as plain structs. That is the order
+// container and service operators expect: the file is the deployment's
+// baseline, the environment (a unit's Environment=, a container's -e)
+// adjusts it, and a flag typed by hand wins over both.
 //
 // Every setting is declared once, as a Setting: its TOML key, its
 // environment variable, its flag (none for secrets, which must never show in
@@ -63,12 +66,14 @@ type Value interface {
 // ErrUsage is returned (wrapped) for a bad flag, file or variable.
 var ErrUsage = errors.New("configuration error")
 
-// Load applies defaults (already in the values), then the environment, then
-// the TOML file (the flag named "config", or FLARE_CONFIG), then flags, to
-// settings. A later source overrides an earlier one. args are the command's
-// arguments after its name; the remaining positional arguments are
-// returned.
-func Load(name string, settings []Setting, args, environ []string, stderr io.Writer) ([]string, error) {
+// Load applies defaults (already in the values), then the TOML file (the
+// flag named "config", or FLARE_CONFIG), then the environment, then flags,
+// to settings. A later source overrides an earlier one: flags beat FLARE_*
+// variables, which beat the file, which beats the defaults. args are the
+// command's arguments after its name; the remaining positional arguments
+// are returned. On --help the usage goes to help (the command's standard
+// output) and flag.ErrHelp is returned.
+func Load(name string, settings []Setting, args, environ []string, help io.Writer) ([]string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var configPath string
@@ -94,7 +99,7 @@ func Load(name string, settings []Setting, args, environ []string, stderr io.Wri
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			Usage(stderr, name, settings)
+			Usage(help, name, settings)
 			return nil, flag.ErrHelp
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -106,13 +111,6 @@ func Load(name string, settings []Setting, args, environ []string, stderr io.Wri
 			env[k] = v
 		}
 	}
-	for _, s := range settings {
-		if v, ok := env[s.Env]; ok && s.Env != "" {
-			if err := setAll(s.Value, splitEnv(s.Value, v)); err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrUsage, s.Env, s.hide(err))
-			}
-		}
-	}
 
 	if configPath == "" {
 		configPath = env["FLARE_CONFIG"]
@@ -120,6 +118,14 @@ func Load(name string, settings []Setting, args, environ []string, stderr io.Wri
 	if configPath != "" {
 		if err := loadFile(configPath, settings); err != nil {
 			return nil, err
+		}
+	}
+
+	for _, s := range settings {
+		if v, ok := env[s.Env]; ok && s.Env != "" {
+			if err := setAll(s.Value, splitEnv(s.Value, v)); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrUsage, s.Env, s.hide(err))
+			}
 		}
 	}
 
@@ -252,7 +258,7 @@ func walk(tree map[string]any, prefix string, fn func(string)) {
 // Usage writes every setting with its flag, variable, key and default.
 func Usage(w io.Writer, name string, settings []Setting) {
 	fmt.Fprintf(w, "Usage: flare %s [flags]\n\n", name)
-	fmt.Fprintf(w, "Settings come from flags, then the TOML file given by --config (or\nFLARE_CONFIG), then FLARE_* environment variables, then defaults.\nSecrets have no flag, so that they never show in ps.\n\n")
+	fmt.Fprintf(w, "Settings come from flags, then FLARE_* environment variables, then the\nTOML file given by --config (or FLARE_CONFIG), then defaults: a flag\nbeats a variable, which beats the file.\nSecrets have no flag, so that they never show in ps.\n\n")
 	fmt.Fprintf(w, "  --config FILE\n        TOML configuration file  [env FLARE_CONFIG]\n")
 	for _, s := range settings {
 		head := "  (no flag: config file or environment only)"
@@ -400,9 +406,9 @@ func (v *intValue) Set(s string) error {
 }
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
 
-// Bytes returns a Value for a size in bytes, as go-humanize reads it:
-// "256MiB", "256 MiB", "1GiB", "64KiB", or a plain number of bytes. (KB,
-// MB and GB are powers of 1000; KiB, MiB and GiB of 1024.)
+// Bytes returns a Value for a size in bytes. It reads what
+// github.com/dustin/go-humanize reads ("256MiB", "1.5 GiB", "300MB",
+// "4096") and shows sizes the same way ("256MiB").
 func Bytes(p *int64) Value { return (*bytesValue)(p) }
 
 type bytesValue int64
@@ -416,32 +422,77 @@ func (v *bytesValue) Set(s string) error {
 	return nil
 }
 
-func (v *bytesValue) String() string {
-	n := int64(*v)
-	// Exact sizes print as they would be written; others in bytes, so
-	// that what Usage prints reads back the same.
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.m && n%u.m == 0 {
-			return strconv.FormatInt(n/u.m, 10) + u.suffix
-		}
+// String shows the size in binary units when that is exact, else in
+// bytes, so that what is shown reads back as the same value.
+func (v *bytesValue) String() string { return FormatBytes(int64(*v)) }
+
+// FormatBytes shows n as humanize does ("256MiB", without the space), or
+// as a plain count of bytes when rounding would change it.
+func FormatBytes(n int64) string {
+	if n < 0 {
+		return strconv.FormatInt(n, 10)
 	}
-	return strconv.FormatInt(n, 10)
+	h := strings.ReplaceAll(humanize.IBytes(uint64(n)), " ", "")
+	h = strings.Replace(h, ".0", "", 1) // "1.0GiB" reads better as "1GiB"
+	if back, err := humanize.ParseBytes(h); err == nil && back == uint64(n) {
+		return h
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }
 
-// Duration returns a Value for a time.Duration ("30s", "5m").
+// Duration returns a Value for a time.Duration. It takes Go durations
+// ("30s", "5m", "36h") and days ("90d", "1d12h"), and shows whole days as
+// days ("90d") and the rest without trailing zero units ("5m", not "5m0s").
 func Duration(p *time.Duration) Value { return (*durationValue)(p) }
 
 type durationValue time.Duration
 
 func (v *durationValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
+	d, err := ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (e.g. 30s)", s)
+		return err
 	}
 	*v = durationValue(d)
 	return nil
 }
-func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) String() string { return FormatDuration(time.Duration(*v)) }
+
+// ParseDuration reads a Go duration with an optional leading count of days:
+// "90d", "1d12h", "30s".
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	bad := fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 90d)", s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 32)
+		if err != nil || n > 100*365 {
+			return 0, bad
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, bad
+	}
+	return days + d, nil
+}
+
+// FormatDuration shows d so that ParseDuration reads it back: whole days
+// as "90d", otherwise Go's form without zero trailing units ("5m", "1h30m").
+func FormatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -8,10 +8,11 @@ import (
 	"github.com/flarehq/flare/queue"
 	"github.com/flarehq/flare/queue/embedded"
 	"github.com/flarehq/flare/queue/redis"
+	"github.com/flarehq/flare/queue/remote"
 )
 
 // Schemes lists the URL schemes Open understands, for help texts.
-var Schemes = []string{"file", "redis", "rediss"}
+var Schemes = []string{"file", "redis", "rediss", "onion"}
 
 // Open opens the queue that url names. See the package documentation for
 // the forms it accepts.
@@ -46,6 +47,10 @@ func open(ctx context.Context, url string) (queue.Queue, error) {
 			return nil, err
 		}
 		return q, nil
+	case "onion":
+		// A gateway's store, served to consoles over an onion service
+		// with client authorization (queue/remote).
+		return remote.OpenURL(url)
 	default:
 		return nil, fmt.Errorf("queue: unknown queue URL scheme %q (want file:PATH, redis://… or rediss://…)", scheme)
 	}
