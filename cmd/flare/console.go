@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/flarehq/flare/channels/textlang"
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/ops/config"
@@ -263,6 +264,8 @@ func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	fmt.Fprintf(w, "Kind:      %s\n", t.Kind)
 	if t.Language != "" {
 		fmt.Fprintf(w, "Language:  %s\n", t.Language)
+	} else if l := textlang.Detect(t.Text); l != "" {
+		fmt.Fprintf(w, "Language:  %s (detected)\n", l)
 	}
 	if s := t.Sender; s != nil {
 		var parts []string
@@ -289,6 +292,9 @@ func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 		fmt.Fprintf(w, "Person:    %s\n", printable(p))
 	}
 	fmt.Fprintf(w, "\n%s\n", printable(t.Text))
+	if t.TextOriginal != "" {
+		fmt.Fprintf(w, "\nAs received (%s, converted above):\n%s\n", printable(t.TextEncoding), printable(t.TextOriginal))
+	}
 	if len(t.Attachments) > 0 {
 		fmt.Fprintf(w, "\nAttachments:\n")
 		for i, at := range t.Attachments {
