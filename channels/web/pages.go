@@ -120,7 +120,8 @@ func (c *Channel) refuse(w http.ResponseWriter, r *http.Request, lang string, su
 	p := c.formPage(lang, keep)
 	p.Error = msg
 	p.Asked = herr.key == "web.ask_kind"
-	if files > 0 && keep != nil {
+	fileRefused := herr.key == "web.error.toolarge" || herr.key == "web.error.toomany" || herr.key == "web.error.body"
+	if (files > 0 || fileRefused) && keep != nil {
 		p.Notices = append(p.Notices, c.catalog.Text(lang, "web.refill"))
 	}
 	c.render(w, herr.status, "form", p)

@@ -49,6 +49,7 @@ func (b *blobTracker) DeleteBlob(ctx context.Context, id string) error {
 }
 
 type fixture struct {
+	ch       *Channel
 	srv      *httptest.Server
 	q        *blobTracker
 	identity *age.X25519Identity
@@ -76,7 +77,7 @@ func newFixture(t *testing.T, limits channels.Limits) *fixture {
 	c := New("web", channels.Deps{Sink: intake, Queue: q, Catalog: catalog.New(nil), Log: log})
 	srv := httptest.NewServer(c.Handler())
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, q: q, identity: id}
+	return &fixture{ch: c, srv: srv, q: q, identity: id}
 }
 
 func (f *fixture) tips(t *testing.T) []*crypto.Tip {
