@@ -24,6 +24,9 @@ type Config struct {
 	Limits  channels.Limits
 	// Texts overrides any text a source sees: language → key → text.
 	Texts map[string]map[string]string
+	// DefaultLanguage is the language a source sees when neither their
+	// choice, their browser nor their messenger names one Flare has.
+	DefaultLanguage string
 }
 
 // DefaultConfig returns the defaults: listen on loopback, keep data in
@@ -53,6 +56,7 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "limits.max_attachments", Env: "FLARE_MAX_ATTACHMENTS", Flag: "max-attachments", Help: "most files in one tip", Value: config.Int(&c.Limits.MaxAttachments)},
 		{Key: "limits.max_attachment_size", Env: "FLARE_MAX_ATTACHMENT_SIZE", Flag: "max-attachment-size", Help: "largest file (e.g. 256MiB)", Value: config.Bytes(&c.Limits.MaxAttachmentBytes)},
 		{Key: "limits.max_request_size", Env: "FLARE_MAX_REQUEST_SIZE", Flag: "max-request-size", Help: "largest request body, all parts together (e.g. 300MiB)", Value: config.Bytes(&c.Limits.MaxRequestBytes)},
+		{Key: "default_language", Env: "FLARE_DEFAULT_LANGUAGE", Flag: "default-language", Help: "language shown when a source's browser or messenger names none Flare has (en, km, my, th, zh-Hant, …)", Value: config.String(&c.DefaultLanguage)},
 		{Key: "texts", Env: "", Help: "config file only: [texts.LANG] tables overriding any text a source sees", Value: config.Texts(&c.Texts)},
 	}
 }

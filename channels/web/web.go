@@ -29,6 +29,9 @@ var static embed.FS
 // thousands of tiny parts (CVE-2023-24536's shape) cheap to refuse.
 const maxFieldParts = 16
 
+// evictCookie is the receipt's one-second cookie (see submit).
+const evictCookie = "x"
+
 // submitTimeout bounds how long one submission may take end to end, upload
 // included. Large evidence over Tor is slow, so it is generous.
 const submitTimeout = 30 * time.Minute
@@ -179,6 +182,12 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "received", "receipt": receipt.Code})
 		return
 	}
+	// Evict the form from the browser's back/forward cache, which keeps
+	// even no-store pages in memory: without this, Back brings back the
+	// form as it was sent, message and kind included. Chromium evicts a
+	// no-store page when one of its cookies changes, so the receipt sets
+	// one that holds nothing and is gone a second later.
+	http.SetCookie(w, &http.Cookie{Name: evictCookie, Value: "1", Path: "/", MaxAge: 1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	p := c.page(lang)
 	p.Receipt = receipt.Code
 	c.render(w, http.StatusOK, "received", p)

@@ -35,6 +35,7 @@ type gatewayConfig struct {
 	Onion    onion.Config
 	Telegram telegram.Config
 	SMS      sms.Config
+	Web      web.Config
 }
 
 func defaultGatewayConfig() *gatewayConfig {
@@ -43,6 +44,7 @@ func defaultGatewayConfig() *gatewayConfig {
 		Onion:    onion.DefaultConfig(),
 		Telegram: telegram.DefaultConfig(),
 		SMS:      sms.DefaultConfig(),
+		Web:      web.DefaultConfig(),
 	}
 }
 
@@ -52,6 +54,7 @@ func (c *gatewayConfig) settings() []config.Setting {
 	s = append(s, c.Onion.Settings()...)
 	s = append(s, c.Telegram.Settings()...)
 	s = append(s, c.SMS.Settings()...)
+	s = append(s, c.Web.Settings()...)
 	return s
 }
 
@@ -116,6 +119,15 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 	if err := core.Validate(); err != nil {
 		return nil, usageError("%v", err)
 	}
+	if err := cfg.Web.Validate(); err != nil {
+		return nil, usageError("%v", err)
+	}
+	texts := catalog.New(core.Texts)
+	if core.DefaultLanguage != "" {
+		if err := texts.SetDefault(core.DefaultLanguage); err != nil {
+			return nil, usageError("FLARE_DEFAULT_LANGUAGE: %v", err)
+		}
+	}
 	recipients, err := loadRecipients(core)
 	if err != nil {
 		return nil, err
@@ -144,7 +156,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		Sink:    intake,
 		Queue:   q,
 		Hasher:  hasher,
-		Catalog: catalog.New(core.Texts),
+		Catalog: texts,
 		Log:     log,
 	}
 	chans, err := cfg.channels(deps)
@@ -162,14 +174,14 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 
 // channels builds every enabled channel. The web intake is always on.
 func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error) {
-	w := web.New("web", deps)
+	w := web.New("web", deps, c.Web)
 	out := []channels.Channel{w}
 	if c.Onion.Enabled() {
 		oc := c.Onion
 		oc.DataDir = c.Core.DataDir
 		// The onion serves the same pages on its own loopback listener,
 		// recording tips as arriving by "onion".
-		oc.Handler = web.New("onion", deps).Handler()
+		oc.Handler = web.New("onion", deps, c.Web).Handler()
 		ch, err := onion.New(oc, deps)
 		if err != nil {
 			return nil, fmt.Errorf("onion channel: %w", err)
