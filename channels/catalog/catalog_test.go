@@ -218,6 +218,10 @@ func TestDistressKeywords(t *testing.T) {
 			t.Errorf("%s: %q is not taken for distress", lang, text)
 		}
 	}
+	// Burmese "save me" typed in Zawgyi (asat stored as U+1039).
+	if !d.Match("\u1000\u101A\u1039\u1015\u102B \u1031\u1000\u103A\u1038\u1007\u1030\u1038\u103B\u1015\u102F\u104D") {
+		t.Error("Zawgyi Burmese distress word not found")
+	}
 	for _, text := range []string{"helpful notes", "สวัสดีครับ", "Tôi ở đây", "hello"} {
 		if d.Match(text) {
 			t.Errorf("%q taken for distress", text)

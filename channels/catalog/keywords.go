@@ -3,6 +3,8 @@ package catalog
 import (
 	"strings"
 	"unicode"
+
+	"github.com/flarehq/flare/channels/textlang"
 )
 
 // DistressKeywords returns the words that make a message a distress call
@@ -79,8 +81,16 @@ func NewDistress(keywords []string) *Distress {
 	return d
 }
 
-// Match reports whether text holds a keyword.
+// Match reports whether text holds a keyword. Burmese typed in Zawgyi is
+// also read as Unicode, so that its distress words are found.
 func (d *Distress) Match(text string) bool {
+	if d.match(text) {
+		return true
+	}
+	return textlang.IsZawgyi(text) && d.match(textlang.ZawgyiToUnicode(text))
+}
+
+func (d *Distress) match(text string) bool {
 	for _, k := range d.anywhere {
 		if strings.Contains(text, k) {
 			return true

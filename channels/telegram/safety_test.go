@@ -270,3 +270,11 @@ func TestMediaIsStreamed(t *testing.T) {
 		t.Errorf("attachments %+v", tip.Attachments)
 	}
 }
+
+// TestTextsInEveryLanguage fails, naming the key and the language, when a
+// bot text lacks a translation.
+func TestTextsInEveryLanguage(t *testing.T) {
+	for _, p := range catalog.Check(defaultTexts) {
+		t.Error(p)
+	}
+}
