@@ -54,6 +54,12 @@ type Tip struct {
 	Kind     Kind      `json:"kind"`
 	Language string    `json:"lang,omitempty"`
 	Text     string    `json:"text"`
+	// TextOriginal is the text exactly as it arrived, kept when the
+	// gateway converted it for reading (Burmese typed in Zawgyi is stored
+	// converted to Unicode in Text); TextEncoding names what it was in,
+	// e.g. "zawgyi". Both are empty when Text is as received.
+	TextOriginal string `json:"text_original,omitempty"`
+	TextEncoding string `json:"text_encoding,omitempty"`
 	// Fields holds structured answers a channel collected, such as
 	// "missing.name" or "place", keyed by a channel-independent name.
 	Fields   map[string]string `json:"fields,omitempty"`
@@ -141,7 +147,7 @@ func (t *Tip) Validate() error {
 	if _, err := ParseKind(string(t.Kind)); err != nil || t.Kind == "" {
 		return fmt.Errorf("%w: unknown report kind %q", ErrInvalidTip, t.Kind)
 	}
-	if !utf8.ValidString(t.Text) {
+	if !utf8.ValidString(t.Text) || !utf8.ValidString(t.TextOriginal) {
 		return fmt.Errorf("%w: text is not valid UTF-8", ErrInvalidTip)
 	}
 	for k, v := range t.Fields {

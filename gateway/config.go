@@ -43,6 +43,9 @@ type Config struct {
 	ConsoleListen string
 	// Texts overrides any text a source sees: language → key → text.
 	Texts map[string]map[string]string
+	// DefaultLanguage is the language a source sees when neither their
+	// choice, their browser nor their messenger names one Flare has.
+	DefaultLanguage string
 }
 
 // DefaultConfig returns the defaults: listen on loopback, keep data in
@@ -83,6 +86,7 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "tls_cert", Env: "FLARE_TLS_CERT", Flag: "tls-cert", Help: "PEM certificate (chain) for HTTPS on the listen address, reloaded when the file changes; webhooks need HTTPS, from this or a reverse proxy", Value: config.String(&c.TLSCert)},
 		{Key: "tls_key", Env: "FLARE_TLS_KEY", Flag: "tls-key", Help: "PEM private key of tls_cert (readable by the gateway only)", Value: config.String(&c.TLSKey)},
 		{Key: "console_listen", Env: "FLARE_CONSOLE_LISTEN", Flag: "console-listen", Help: "loopback host:port serving the store's sealed tips and triage records to key-holders' consoles, published only by an onion service with client authorization (docs/remote-console.md)", Value: config.String(&c.ConsoleListen)},
+		{Key: "default_language", Env: "FLARE_DEFAULT_LANGUAGE", Flag: "default-language", Help: "language shown when a source's browser or messenger names none Flare has (en, km, my, th, zh-Hant, …)", Value: config.String(&c.DefaultLanguage)},
 		{Key: "texts", Env: "", Help: "config file only: [texts.LANG] tables overriding any text a source sees", Value: config.Texts(&c.Texts)},
 	}, c.intakeSettings()...)
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/flarehq/flare/channels"
+	"github.com/flarehq/flare/channels/textlang"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/queue"
 )
@@ -162,6 +163,7 @@ func (d *draft) Submit(ctx context.Context) (_ channels.Receipt, err error) {
 		d.in.log.Warn("tip refused: store near full", "floor", fl.Name)
 		return channels.Receipt{}, fmt.Errorf("submit: %w: %s below a quarter of its floor", channels.ErrUnavailable, fl.Name)
 	}
+	normaliseText(t)
 	t.Language = catalogueCode(t.Language)
 	t.ID = randomID()
 	t.Receipt = receiptCode()
@@ -244,4 +246,20 @@ func receiptCode() string {
 		out = append(out, receiptAlphabet[int(b[0])%len(receiptAlphabet)])
 	}
 	return string(out)
+}
+
+// normaliseText makes a tip readable in the console whatever the source's
+// phone typed: Burmese in the Zawgyi font encoding is converted to
+// Unicode, keeping the text as received beside it, and a language the
+// text's script shows wins over a channel's tag that disagrees (a Khmer
+// message sent from the English page is filed as Khmer).
+func normaliseText(t *crypto.Tip) {
+	if t.TextOriginal == "" && textlang.IsZawgyi(t.Text) {
+		t.TextOriginal = t.Text
+		t.TextEncoding = textlang.Zawgyi
+		t.Text = textlang.ZawgyiToUnicode(t.Text)
+	}
+	if lang := textlang.Detect(t.Text); !textlang.Compatible(lang, t.Language) || t.Language == "" {
+		t.Language = lang
+	}
 }

@@ -24,11 +24,26 @@ func checkOnionPages(t *testing.T, n *testtor.Network, addr string) {
 	client := onionClient(n)
 	base := "http://" + addr
 
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	mw.WriteField("kind", "tip")
-	mw.WriteField("message", "a tip posted back to the home page")
-	mw.Close()
+	// The form carries a single-use token from the page it came from.
+	formBody := func(t *testing.T) ([]byte, string) {
+		resp, err := client.Get(base + "/")
+		if err != nil {
+			t.Fatalf("GET / over Tor: %v", err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="token" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("no form token on the page: %.300q", page)
+		}
+		var form bytes.Buffer
+		mw := multipart.NewWriter(&form)
+		mw.WriteField("token", string(m[1]))
+		mw.WriteField("kind", "tip")
+		mw.WriteField("message", "a tip posted back to the home page")
+		mw.Close()
+		return form.Bytes(), mw.FormDataContentType()
+	}
 
 	tests := []struct {
 		name        string
@@ -41,13 +56,16 @@ func checkOnionPages(t *testing.T, n *testtor.Network, addr string) {
 	}{
 		{"form", "GET", "/", "", nil, http.StatusOK, true},
 		{"stylesheet", "GET", "/static/flare.css", "", nil, http.StatusOK, false},
-		{"receipt after posting the form back to /", "POST", "/", mw.FormDataContentType(), form.Bytes(), http.StatusOK, true},
+		{"receipt after posting the form back to /", "POST", "/", "form", nil, http.StatusOK, true},
 		{"error page", "POST", "/", "text/plain", []byte("x"), http.StatusUnsupportedMediaType, true},
 		{"not found", "GET", "/nothing-here", "", nil, http.StatusNotFound, true},
 	}
 	var formPage []byte
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.contentType == "form" {
+				tt.body, tt.contentType = formBody(t)
+			}
 			req, _ := http.NewRequest(tt.method, base+tt.path, bytes.NewReader(tt.body))
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
@@ -103,8 +121,12 @@ func checkPolicyHeaders(t *testing.T, h http.Header) {
 	if strings.Contains(h.Get("Content-Security-Policy"), "unsafe") {
 		t.Error("CSP allows something unsafe")
 	}
-	if c := h.Values("Set-Cookie"); len(c) > 0 {
-		t.Errorf("a cookie is set: %v", c)
+	for _, c := range h.Values("Set-Cookie") {
+		// Only the receipt's empty one-second cookie, which evicts the
+		// sent form from the browser's back/forward cache.
+		if !strings.HasPrefix(c, "x=1; Path=/; Max-Age=1;") {
+			t.Errorf("a cookie is set: %v", c)
+		}
 	}
 }
 
@@ -148,6 +170,15 @@ func checkHTML(t *testing.T, page []byte) {
 				t.Errorf("meta refresh: %q", a.Val)
 			}
 			if !urlAttrs[key] {
+				continue
+			}
+			if tok.Data == "a" && key == "href" && hasAttr(tok, "class", "exit") {
+				// The quick-exit link leaves for the deployment's
+				// harmless site: a navigation the source chooses, never
+				// a fetch, and it sends no referrer.
+				if !hasAttr(tok, "rel", "noreferrer") {
+					t.Errorf("quick-exit link without rel=noreferrer")
+				}
 				continue
 			}
 			refs := []string{strings.TrimSpace(a.Val)}
@@ -247,4 +278,13 @@ func checkForm(t *testing.T, page []byte) {
 	if forms != 1 || submits == 0 || messages != 1 || files == 0 {
 		t.Errorf("form page: %d forms, %d submit buttons, %d message fields, %d file inputs", forms, submits, messages, files)
 	}
+}
+
+func hasAttr(tok html.Token, key, val string) bool {
+	for _, a := range tok.Attr {
+		if a.Key == key && a.Val == val {
+			return true
+		}
+	}
+	return false
 }

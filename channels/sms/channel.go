@@ -45,9 +45,7 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 		deps.Log = slog.Default()
 	}
 	if deps.Catalog != nil {
-		deps.Catalog.AddDefaults("en", map[string]string{
-			"sms.received": "Message received.",
-		})
+		deps.Catalog.AddDefaults("en", defaultTexts)
 	}
 	c := &Channel{
 		cfg:      cfg,
@@ -130,6 +128,25 @@ type mediaRef struct {
 type partRef struct {
 	ref          string
 	index, total int
+}
+
+// autoReply returns an automatic reply in the language the source wrote
+// in (by its script), else the deployment's default. A reply longer than
+// one SMS segment, which only a deployment's own text can be, is sent
+// anyway but logged, since it costs the source's phone several parts.
+func (c *Channel) autoReply(text, key string) string {
+	cat := c.deps.Catalog
+	reply := cat.Text(cat.Choose(language(text), "", ""), key)
+	if sz := Measure(reply); sz.Segments > 1 {
+		c.log.Warn("automatic reply needs several SMS segments", "key", key, "encoding", sz.Encoding, "segments", sz.Segments)
+	}
+	return reply
+}
+
+// defaultTexts are the English automatic replies; the translations are
+// in channels/catalog/locales, and each fits one SMS segment.
+var defaultTexts = map[string]string{
+	"sms.received": "Message received.",
 }
 
 // requestError is an answer to a request that is refused; msg is safe to

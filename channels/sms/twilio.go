@@ -77,7 +77,7 @@ func (c *Channel) serveTwilio(w http.ResponseWriter, r *http.Request) {
 	default:
 		reply := ""
 		if c.cfg.TwilioReply && c.deps.Catalog != nil {
-			reply = c.deps.Catalog.Text(language(m.text), "sms.received")
+			reply = c.autoReply(m.text, "sms.received")
 		}
 		writeTwiML(w, reply)
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/crypto"
 )
 
@@ -282,7 +283,8 @@ func TestTwilioMediaTooLarge(t *testing.T) {
 
 func TestTwilioReply(t *testing.T) {
 	env := twilioEnv(t, nil, func(c *Config) { c.TwilioReply = true })
-	env.ch.deps.Catalog.AddDefaults("km", map[string]string{"sms.received": "បានទទួល <សារ>"})
+	// A deployment's own Khmer text, to see it escaped.
+	env.ch.deps.Catalog = catalog.New(map[string]map[string]string{"km": {"sms.received": "បានទទួល <សារ>"}})
 	st, resp := postTwilio(env, inboundSMS("SM3", "+85512345678", "hello"))
 	if st != http.StatusOK || resp != `<?xml version="1.0" encoding="UTF-8"?><Response><Message>Message received.</Message></Response>` {
 		t.Fatalf("status %d, %q", st, resp)

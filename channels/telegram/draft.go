@@ -12,7 +12,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/flarehq/flare/channels"
-	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/crypto"
 )
 
@@ -29,8 +28,10 @@ func (s *session) noteUser(u *tgbotapi.User) {
 	s.sender.UserID = strconv.FormatInt(u.ID, 10)
 	s.sender.Username = u.UserName
 	s.sender.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
-	if s.lang == catalog.Fallback && s.stage < stageKind && u.LanguageCode != "" && s.c.deps.Catalog.Has(u.LanguageCode) {
-		s.lang = u.LanguageCode
+	if s.lang == s.c.deps.Catalog.Default() && s.stage < stageKind {
+		if code, ok := s.c.deps.Catalog.Resolve(u.LanguageCode); ok {
+			s.lang = code
+		}
 	}
 }
 

@@ -51,6 +51,10 @@ func (s *session) handle(ev event) {
 			s.cancel(ctx)
 			return
 		case "lang":
+			if strings.TrimSpace(arg) == "" {
+				s.langMenu(ctx)
+				return
+			}
 			s.setLang(ctx, arg)
 			return
 		}
@@ -98,26 +102,30 @@ func (s *session) cover(ctx context.Context, m *tgbotapi.Message) {
 
 // begin starts the guided report: language, then kind.
 func (s *session) begin(ctx context.Context) {
-	langs := s.c.deps.Catalog.Languages()
-	if len(langs) > 1 {
+	if len(s.c.deps.Catalog.Languages()) > 1 {
 		s.stage = stageLang
-		var rows [][]tgbotapi.InlineKeyboardButton
-		var row []tgbotapi.InlineKeyboardButton
-		for _, l := range langs {
-			row = append(row, tgbotapi.NewInlineKeyboardButtonData(s.c.deps.Catalog.LanguageName(l), "lang:"+l))
-			if len(row) == 2 {
-				rows = append(rows, row)
-				row = nil
-			}
-		}
-		if len(row) > 0 {
-			rows = append(rows, row)
-		}
-		kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
-		s.say(ctx, s.t(txtChooseLang), &kb)
+		s.langMenu(ctx)
 		return
 	}
 	s.askKind(ctx, 0)
+}
+
+// langMenu offers every language by its own name, two a row.
+func (s *session) langMenu(ctx context.Context) {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	var row []tgbotapi.InlineKeyboardButton
+	for _, l := range s.c.deps.Catalog.Languages() {
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData(s.c.deps.Catalog.LanguageName(l), "lang:"+l))
+		if len(row) == 2 {
+			rows = append(rows, row)
+			row = nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	s.say(ctx, s.t(txtChooseLang), &kb)
 }
 
 func (s *session) kindKeyboard() tgbotapi.InlineKeyboardMarkup {
@@ -145,12 +153,19 @@ func (s *session) askKind(ctx context.Context, edit int) {
 }
 
 func (s *session) setLang(ctx context.Context, code string) {
-	code = strings.ToLower(strings.TrimSpace(code))
-	if code == "" || !s.c.deps.Catalog.Has(code) {
-		s.say(ctx, s.t(txtUnknownLang, strings.Join(s.c.deps.Catalog.Languages(), ", ")), nil)
+	cat := s.c.deps.Catalog
+	resolved, ok := cat.Resolve(code)
+	if !ok {
+		// Name each language in its own script: a source may not know
+		// the codes.
+		var names []string
+		for _, l := range cat.Languages() {
+			names = append(names, cat.LanguageName(l))
+		}
+		s.say(ctx, s.t(txtUnknownLang, strings.Join(names, ", ")), nil)
 		return
 	}
-	s.lang = code
+	s.lang = resolved
 	if s.stage == stageCollect {
 		s.showPanel(ctx, false)
 		return

@@ -195,17 +195,35 @@ func TestDefaultTextsAreNeutral(t *testing.T) {
 	h.deliver(h.srv.Text(alice, "x"), "sendMessage", 1)
 	h.deliver(h.srv.Text(alice, "/send"), "sendMessage", 1)
 	waitFor(t, "receipt", func() bool { return strings.HasPrefix(h.lastBotText(alice.ID), "Thanks, your ref is ") })
-	if n := len(catalog.New(nil).Languages()); n != 1 {
+	if n := len(catalog.New(nil).Languages()); n != len(catalog.Supported) {
 		t.Fatalf("fresh catalog has %d languages", n)
 	}
 }
 
-// With one language, /start goes straight to the kind keyboard.
-func TestSingleLanguageSkipsLanguageKeyboard(t *testing.T) {
+// /start and /lang offer every language by its own name, and a source's
+// Telegram language_code picks the language before they choose.
+func TestLanguageMenuAndClientLanguage(t *testing.T) {
 	h := newHarness(t, harnessOpts{texts: map[string]map[string]string{}})
-	h.deliver(h.srv.Text(alice, "/start"), "sendMessage", 1)
-	if got := h.lastBotText(alice.ID); got != defaultTexts[txtChooseKind] {
-		t.Errorf("bot says %q", got)
+	taiwan := telegramtest.User{ID: 5550001, FirstName: "A", Language: "zh-TW"}
+	h.deliver(h.srv.Text(taiwan, "/start"), "sendMessage", 1)
+	if got := h.lastBotText(taiwan.ID); got != "請選擇語言。" {
+		t.Errorf("zh-TW user asked %q, want Traditional Chinese", got)
+	}
+	msgs := h.srv.Messages(taiwan.ID)
+	markup := msgs[len(msgs)-1].Markup
+	for _, name := range []string{"ភាសាខ្មែរ", "မြန်မာ", "ไทย", "Tiếng Việt", "简体中文", "繁體中文", "اردو", "Filipino"} {
+		if !strings.Contains(markup, name) {
+			t.Errorf("language menu lacks %s: %s", name, markup)
+		}
+	}
+	h.deliver(h.srv.Text(taiwan, "/lang"), "sendMessage", 1)
+	msgs = h.srv.Messages(taiwan.ID)
+	if m := msgs[len(msgs)-1]; !strings.Contains(m.Markup, "lang:km") {
+		t.Errorf("/lang shows no menu: %q %s", m.Text, m.Markup)
+	}
+	h.deliver(h.srv.Text(taiwan, "/lang tl"), "sendMessage", 1)
+	if got := h.lastBotText(taiwan.ID); got != "Tungkol saan ito?" {
+		t.Errorf("/lang tl: bot says %q, want Filipino", got)
 	}
 }
 
@@ -250,5 +268,13 @@ func TestMediaIsStreamed(t *testing.T) {
 	tip := h.tips()[0]
 	if len(tip.Attachments) != 1 || h.attachmentSHA(tip.Attachments[0]) != sha(data) {
 		t.Errorf("attachments %+v", tip.Attachments)
+	}
+}
+
+// TestTextsInEveryLanguage fails, naming the key and the language, when a
+// bot text lacks a translation.
+func TestTextsInEveryLanguage(t *testing.T) {
+	for _, p := range catalog.Check(defaultTexts) {
+		t.Error(p)
 	}
 }

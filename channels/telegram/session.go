@@ -11,7 +11,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/flarehq/flare/channels"
-	"github.com/flarehq/flare/channels/catalog"
 	"github.com/flarehq/flare/crypto"
 )
 
@@ -85,7 +84,7 @@ func (s *session) reset() {
 	if s.c.cfg.CodeWord != "" {
 		s.stage = stageCover
 	}
-	s.lang = catalog.Fallback
+	s.lang = s.c.deps.Catalog.Default()
 	s.kind = crypto.KindTip
 	s.panel = 0
 	s.draft = nil

@@ -131,7 +131,7 @@ func TestURLEncodedFullFormAccepted(t *testing.T) {
 	limits := channels.Limits{MaxTextBytes: 1 << 10, MaxAttachments: 2, MaxAttachmentBytes: 1 << 20, MaxRequestBytes: 4 << 20}
 	g := newGated(t, limits, channels.GateConfig{}, nil)
 	msg := strings.Repeat("ល", limits.MaxTextBytes/3) // 3 bytes each, 9 encoded
-	form := url.Values{"kind": {"distress"}, "message": {msg}, "place": {strings.Repeat("ភ", limits.MaxTextBytes/3)}, "lang": {"en"}}
+	form := url.Values{"kind": {"distress"}, "message": {msg}, "place": {strings.Repeat("ភ", limits.MaxTextBytes/3)}, "lang": {"en"}, "token": {formToken(t, g.srv.URL)}}
 	resp, err := http.Post(g.srv.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, path := range []string{"/", "/submit"} {
-				req, _ := http.NewRequest("POST", g.srv.URL+path, strings.NewReader("kind=tip&message=hello"))
+				req, _ := http.NewRequest("POST", g.srv.URL+path, strings.NewReader("kind=tip&message=hello&token="+formToken(t, g.srv.URL)))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				for k, v := range tt.headers {
 					req.Header.Set(k, v)
@@ -327,7 +327,7 @@ func TestConcurrentUploadsCapped(t *testing.T) {
 				t.Fatalf("status %d, want 503 asking to try again: %s", resp.StatusCode, page)
 			}
 			// A text-only post is not an upload and is not held back.
-			resp, err = http.PostForm(g.srvs[tt.extraOn].URL+"/", url.Values{"message": {"short"}})
+			resp, err = http.PostForm(g.srvs[tt.extraOn].URL+"/", url.Values{"message": {"short"}, "kind": {"tip"}, "token": {formToken(t, g.srvs[tt.extraOn].URL)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,7 +356,7 @@ func (c *clock) add(d time.Duration) {
 // status and page.
 func postText(t *testing.T, base string, n int) (int, string) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/", url.Values{"message": {strings.Repeat("m", n)}})
+	resp, err := http.PostForm(base+"/", url.Values{"message": {strings.Repeat("m", n)}, "kind": {"tip"}, "token": {formToken(t, base)}})
 	if err != nil {
 		t.Fatal(err)
 	}

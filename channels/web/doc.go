@@ -10,6 +10,17 @@
 // disk in the clear) and no file is ever whole in memory.
 //
 // Every text on the pages comes from the catalog, by language, chosen from
-// Accept-Language or a visible switch that is a plain link. The pages load
-// nothing from anywhere else, set no cookies, and are never cached.
+// a visible switch that is a plain link (each language in its own name and
+// script), else Accept-Language, else the deployment's default. The pages
+// load nothing from anywhere else and are never cached.
+//
+// The form is built for a phone someone else will check: nothing is
+// preselected or remembered (autocomplete="off"), each page carries a
+// single-use token so a page restored from history cannot be sent again,
+// the receipt evicts the sent form from the back/forward cache with an
+// empty one-second cookie (its only cookie), and every page has a
+// quick-exit link (Config.QuickExitURL). A message sent without a kind is
+// a distress call if it holds a distress word in any supported language;
+// otherwise the form asks once. A refusal is shown above the form with
+// what was typed still in it.
 package web

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
+	"net/http"
+	"strings"
 
 	"github.com/flarehq/flare/crypto"
 )
@@ -9,13 +12,24 @@ import (
 // page is what the templates see.
 type page struct {
 	Lang      string
+	Dir       string
 	T         func(key string, args ...any) string
 	Languages []language
 	Kinds     []kindChoice
-	MaxFiles  int
-	MaxFile   string
+	ExitURL   string
+	Token     string
+	Hint      string
 	Receipt   string
 	Error     string
+	Notices   []string
+	Asked     bool
+	Values    values
+}
+
+// values are what a refused form is shown with again, so a source does
+// not lose what they typed. Files cannot be put back into a file input.
+type values struct {
+	Message, Place, People, Contact string
 }
 
 type language struct {
@@ -25,54 +39,139 @@ type language struct {
 
 type kindChoice struct {
 	Value, Label string
+	Checked      bool
 }
 
 func (c *Channel) page(lang string) page {
 	limits := c.sink.Limits()
 	p := page{
-		Lang:     lang,
-		T:        func(key string, args ...any) string { return c.catalog.Text(lang, key, args...) },
-		MaxFiles: limits.MaxAttachments,
-		MaxFile:  humanBytes(limits.MaxAttachmentBytes),
+		Lang:    lang,
+		Dir:     "ltr",
+		T:       func(key string, args ...any) string { return c.catalog.Text(lang, key, args...) },
+		ExitURL: c.cfg.QuickExitURL,
 	}
+	if c.catalog.RTL(lang) {
+		p.Dir = "rtl"
+	}
+	p.Hint = p.T("web.files.hint", limits.MaxAttachments, plainSize(limits.MaxAttachmentBytes))
 	for _, code := range c.catalog.Languages() {
 		p.Languages = append(p.Languages, language{Code: code, Name: c.catalog.LanguageName(code), Current: code == lang})
-	}
-	for _, k := range []crypto.Kind{crypto.KindDistress, crypto.KindMissing, crypto.KindEvidence, crypto.KindTip} {
-		p.Kinds = append(p.Kinds, kindChoice{Value: string(k), Label: p.T("web.kind." + string(k))})
 	}
 	return p
 }
 
-// The pages: plain HTML, one stylesheet from this server, no script. The
-// form posts back to "/" so that the address bar and history never change.
+// formPage is the form, with a fresh single-use token and, after a
+// refusal, what the source had typed and chosen.
+func (c *Channel) formPage(lang string, sub *submission) page {
+	p := c.page(lang)
+	p.Token = c.tokens.Issue()
+	kind := ""
+	if sub != nil {
+		kind = sub.kind
+		p.Values = values{Message: sub.message, Place: sub.place, People: sub.people, Contact: sub.contact}
+	}
+	for _, k := range []crypto.Kind{crypto.KindDistress, crypto.KindMissing, crypto.KindEvidence, crypto.KindTip} {
+		p.Kinds = append(p.Kinds, kindChoice{Value: string(k), Label: p.T("web.kind." + string(k)), Checked: kind == string(k)})
+	}
+	return p
+}
+
+// plainSize says a size the way a phone's gallery does: "25 MB".
+func plainSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%d GB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// splitPeople turns the names field into one entry per person: a source
+// writes them one a line or separated by commas, in any script.
+func splitPeople(s string) []string {
+	var out []string
+	for _, name := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == '\n' || r == '\r' || r == ',' || r == ';' || r == '、' || r == '，' || r == '،' || r == '；'
+	}) {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// refuse answers a refused submission: for the form, the form again with
+// the reason above it and what was typed still in it (except after a
+// stale token, whose page may be one the browser restored); for scripts,
+// JSON.
+func (c *Channel) refuse(w http.ResponseWriter, r *http.Request, lang string, sub submission, herr *httpError, files int) {
+	closeAfterRefusal(w, r)
+	msg := c.catalog.Text(lang, herr.key, herr.args...)
+	if wantsJSON(r) {
+		writeJSON(w, herr.status, map[string]string{"status": "refused", "error": msg})
+		return
+	}
+	keep := &sub
+	if herr.key == "web.error.token" {
+		keep = nil
+	}
+	p := c.formPage(lang, keep)
+	p.Error = msg
+	p.Asked = herr.key == "web.ask_kind"
+	fileRefused := herr.key == "web.error.toolarge" || herr.key == "web.error.toomany" || herr.key == "web.error.body"
+	if (files > 0 || fileRefused) && keep != nil {
+		p.Notices = append(p.Notices, c.catalog.Text(lang, "web.refill"))
+	}
+	c.render(w, herr.status, "form", p)
+}
+
+// The pages: plain HTML, one stylesheet from this server, no script, no
+// fonts from elsewhere. The form posts back to "/" so that the address bar
+// and history never change, and it and every field say autocomplete="off"
+// so a browser does not bring back what was typed. The first Send button
+// comes straight after the message, so that it is on the first screen of a
+// small phone; the optional details follow with a second one. The
+// language switch is at the foot of every page, each language in its own
+// name and script, reached from a link at the top.
 var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html>
-<html lang="{{.Lang}}"><head><meta charset="utf-8">
+<html lang="{{.Lang}}" dir="{{.Dir}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{call .T "web.title"}}</title>
 <link rel="stylesheet" href="/static/flare.css">
 </head><body><main>
-{{if gt (len .Languages) 1}}<nav class="langs" aria-label="{{call .T "web.language"}}">{{range .Languages}}{{if .Current}}<strong>{{.Name}}</strong>{{else}}<a href="/?lang={{.Code}}" hreflang="{{.Code}}">{{.Name}}</a>{{end}} {{end}}</nav>{{end}}
+<p class="top"><a class="exit" href="{{.ExitURL}}" rel="noreferrer">{{call .T "web.exit"}}</a>{{if gt (len .Languages) 1}} <a class="lang" href="#langs">{{call .T "web.language"}}</a>{{end}}</p>
 {{end}}
-{{define "foot"}}</main></body></html>
+{{define "foot"}}{{if gt (len .Languages) 1}}<nav id="langs" class="langs" aria-label="{{call .T "web.language"}}">{{range .Languages}}{{if .Current}}<strong lang="{{.Code}}">{{.Name}}</strong>{{else}}<a href="/?lang={{.Code}}" hreflang="{{.Code}}" lang="{{.Code}}">{{.Name}}</a>{{end}} {{end}}</nav>{{end}}
+</main></body></html>
 {{end}}
 {{define "form"}}{{template "head" .}}
 <h1>{{call .T "web.title"}}</h1>
-<p>{{call .T "web.intro"}}</p>
-<form method="post" action="/" enctype="multipart/form-data" accept-charset="utf-8">
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}{{range .Notices}}<p class="error">{{.}}</p>{{end}}
+{{if not .Error}}<p>{{call .T "web.intro"}}</p>{{end}}
+<form method="post" action="/" enctype="multipart/form-data" accept-charset="utf-8" autocomplete="off">
+<input type="hidden" name="token" value="{{.Token}}">
 <input type="hidden" name="lang" value="{{.Lang}}">
+{{if .Asked}}<input type="hidden" name="asked" value="1">{{end}}
 <fieldset><legend>{{call .T "web.kind"}}</legend>
-{{range $i, $k := .Kinds}}<label><input type="radio" name="kind" value="{{$k.Value}}"{{if eq $k.Value "tip"}} checked{{end}}> {{$k.Label}}</label>
+{{range .Kinds}}<label><input type="radio" name="kind" value="{{.Value}}" autocomplete="off"{{if .Checked}} checked{{end}}> {{.Label}}</label>
 {{end}}</fieldset>
 <label for="message">{{call .T "web.message"}}</label>
-<textarea id="message" name="message" rows="8"></textarea>
+<textarea id="message" name="message" rows="4" autocomplete="off">{{.Values.Message}}</textarea>
+<button type="submit" id="send">{{call .T "web.send"}}</button>
+<label for="people">{{call .T "web.people"}}</label>
+<input id="people" name="people" type="text" autocomplete="off" value="{{.Values.People}}">
 <label for="place">{{call .T "web.place"}}</label>
-<input id="place" name="place" type="text" autocomplete="off">
+<input id="place" name="place" type="text" autocomplete="off" value="{{.Values.Place}}">
+<label for="contact">{{call .T "web.contact"}}</label>
+<input id="contact" name="contact" type="text" autocomplete="off" value="{{.Values.Contact}}">
 <label for="file">{{call .T "web.files"}}</label>
-<input id="file" name="file" type="file" multiple>
-<p class="hint">{{call .T "web.files.hint" .MaxFiles .MaxFile}}</p>
+<input id="file" name="file" type="file" multiple autocomplete="off">
+<p class="hint">{{.Hint}}</p>
 <button type="submit">{{call .T "web.send"}}</button>
 </form>
 {{template "foot" .}}{{end}}
@@ -80,6 +179,8 @@ var pages = template.Must(template.New("").Parse(`
 <h1>{{call .T "web.received.title"}}</h1>
 <p>{{call .T "web.received.body"}}</p>
 <p class="receipt"><code>{{.Receipt}}</code></p>
+<p>{{call .T "web.received.next"}}</p>
+<p><strong>{{call .T "web.received.safe"}}</strong></p>
 <p><a href="/?lang={{.Lang}}">{{call .T "web.received.again"}}</a></p>
 {{template "foot" .}}{{end}}
 {{define "error"}}{{template "head" .}}

@@ -1,7 +1,9 @@
 package web
 
-// defaultTexts are the English texts of the web intake. They are neutral on
-// purpose: someone glancing at the screen sees a plain message form.
+// defaultTexts are the English texts of the web intake; the translations
+// are in channels/catalog/locales. They are neutral on purpose: someone
+// glancing at the screen sees a plain message form. To add one, add it
+// here and run the catalogkey tool (see package catalog).
 var defaultTexts = map[string]string{
 	"web.title":            "Send a message",
 	"web.intro":            "Write what you want us to know. You do not have to give your name. Only our team can read what you send.",
@@ -11,13 +13,20 @@ var defaultTexts = map[string]string{
 	"web.kind.evidence":    "I have evidence",
 	"web.kind.tip":         "Something else",
 	"web.message":          "Your message",
-	"web.place":            "Where (optional)",
-	"web.files":            "Files (optional)",
-	"web.files.hint":       "Up to %d files, %s each.",
+	"web.place":            "Place (optional)",
+	"web.people":           "Names of the people who need help (optional)",
+	"web.contact":          "How can we reach you, if it is safe? (optional)",
+	"web.files":            "Photos, videos or files (optional)",
+	"web.files.hint":       "Up to %d photos, videos or files, each up to %s.",
 	"web.send":             "Send",
 	"web.language":         "Language",
+	"web.exit":             "Leave this page",
+	"web.ask_kind":         "Please choose what this is about, then press Send again.",
+	"web.refill":           "Your files were not kept. Please add them again.",
 	"web.received.title":   "Received",
 	"web.received.body":    "Your message was received. If you write again, you can give this code:",
+	"web.received.next":    "Only our team will read it. This code is the only way back to your message: remember it, or write it somewhere safe.",
+	"web.received.safe":    "To stay safe, close this tab now. If someone else may look at this phone, also clear the browser history.",
 	"web.received.again":   "Send another message",
 	"web.error.title":      "Not sent",
 	"web.error.back":       "Back to the form",
@@ -32,10 +41,11 @@ var defaultTexts = map[string]string{
 	"web.error.busy":       "Your message could not be saved just now and was not kept. Please try again in a few minutes.",
 	"web.error.method":     "This page only accepts the form.",
 	"web.error.notfound":   "There is nothing here.",
-	"web.error.type":       "Send the form as multipart/form-data or application/x-www-form-urlencoded.",
+	"web.error.type":       "This kind of upload is not accepted. Please use the form.",
 	"web.error.fieldcount": "The form has too many parts.",
 	"web.error.later":      "Many messages are arriving just now. Yours was not kept. Please try again in a few minutes.",
 	"web.error.slow":       "The connection was too slow and the message was not kept. Please try again, if you can with smaller files.",
 	"web.error.nofiles":    "Files cannot be accepted just now, and nothing was kept. Send your message without files, or try again later.",
 	"web.error.crosssite":  "This form can only be sent from its own page.",
+	"web.error.token":      "This page was old or already used. Nothing was sent. Please write your message again.",
 }

@@ -29,28 +29,43 @@ var static embed.FS
 // thousands of tiny parts (CVE-2023-24536's shape) cheap to refuse.
 const maxFieldParts = 16
 
+// evictCookie is the receipt's one-second cookie (see submit).
+const evictCookie = "x"
+
 // submitTimeout bounds how long one submission may take end to end, upload
 // included. Large evidence over Tor is slow, so it is generous.
 const submitTimeout = 30 * time.Minute
 
 // Channel is the web intake.
 type Channel struct {
-	name    string
-	sink    channels.Sink
-	catalog *catalog.Catalog
-	log     *slog.Logger
-	gate    *channels.ListenerGate
+	name     string
+	sink     channels.Sink
+	catalog  *catalog.Catalog
+	log      *slog.Logger
+	gate     *channels.ListenerGate
+	cfg      Config
+	tokens   *formTokens
+	distress *catalog.Distress
 }
 
 // New returns the web intake. name is the channel name recorded in tips:
 // "web" for the plain listener, "onion" when published as an onion service.
-func New(name string, deps channels.Deps) *Channel {
+// cfg is optional; without it the defaults apply.
+func New(name string, deps channels.Deps, cfg ...Config) *Channel {
 	deps.Catalog.AddDefaults(catalog.Fallback, defaultTexts)
 	gate := deps.Gate
 	if gate == nil {
 		gate = channels.NewGate(channels.DefaultGateConfig(), nil)
 	}
-	return &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log, gate: gate.Listener(name)}
+	c := &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log, gate: gate.Listener(name), cfg: DefaultConfig(),
+		tokens: newFormTokens(defaultTokenTTL, defaultTokenMax), distress: catalog.NewDistress(catalog.DistressKeywords())}
+	if len(cfg) > 0 {
+		c.cfg = cfg[0]
+		if c.cfg.QuickExitURL == "" {
+			c.cfg.QuickExitURL = DefaultQuickExitURL
+		}
+	}
+	return c
 }
 
 // Name implements channels.Channel.
@@ -101,24 +116,25 @@ func (c *Channel) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // language picks the page language: an explicit choice (the switch's
-// ?lang= or the form's hidden field), else Accept-Language.
+// ?lang= or the form's hidden field), else Accept-Language, else the
+// deployment's default.
 func (c *Channel) language(r *http.Request, explicit string) string {
 	if explicit == "" {
 		explicit = r.URL.Query().Get("lang")
 	}
-	if explicit != "" && c.catalog.Has(explicit) {
-		return strings.ToLower(explicit)
-	}
-	return c.catalog.Match(r.Header.Get("Accept-Language"))
+	return c.catalog.Choose(explicit, r.Header.Get("Accept-Language"), "")
 }
 
 func (c *Channel) form(w http.ResponseWriter, r *http.Request) {
-	c.render(w, http.StatusOK, "form", c.page(c.language(r, "")))
+	c.render(w, http.StatusOK, "form", c.formPage(c.language(r, ""), nil))
 }
 
 // submission is what one POST carried, before it becomes a tip.
 type submission struct {
-	lang, kind, message, place string
+	lang, kind, message, place, people, contact, token string
+	// asked is set when the form already asked the source to choose a
+	// kind once; a second time without one files the message as it is.
+	asked bool
 }
 
 // httpError is a refusal with the status and catalog key to show.
@@ -146,8 +162,15 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 	draft := c.sink.NewDraft(c.name)
 	sub, herr := c.read(ctx, r, draft, limits)
 	body.Done()
+	// The form's token is spent by any post that carries it, so a page
+	// restored from history cannot be sent again. Scripts use /submit,
+	// which has no page to restore.
+	tokenOK := r.URL.Path != "/" || c.tokens.Use(sub.token)
+	if herr == nil && !tokenOK {
+		herr = &httpError{status: http.StatusForbidden, key: "web.error.token", err: errors.New("form token unknown, spent or expired")}
+	}
 	if herr == nil {
-		herr = c.fill(draft.Tip(), sub)
+		herr = c.fill(draft.Tip(), sub, r.URL.Path == "/")
 	}
 	var receipt channels.Receipt
 	if herr == nil {
@@ -158,11 +181,12 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if herr != nil {
+		files := len(draft.Tip().Attachments)
 		if err := draft.Discard(context.WithoutCancel(ctx)); err != nil {
 			c.log.Error("discard refused submission", "channel", c.name, "err", err)
 		}
 		c.log.Info("submission refused", "channel", c.name, "status", herr.status, "reason", herr.key)
-		c.fail(w, r, c.language(r, sub.lang), herr.status, herr.key, herr.args...)
+		c.refuse(w, r, c.language(r, sub.lang), sub, herr, files)
 		return
 	}
 	body.Finish()
@@ -171,6 +195,12 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "received", "receipt": receipt.Code})
 		return
 	}
+	// Evict the form from the browser's back/forward cache, which keeps
+	// even no-store pages in memory: without this, Back brings back the
+	// form as it was sent, message and kind included. Chromium evicts a
+	// no-store page when one of its cookies changes, so the receipt sets
+	// one that holds nothing and is gone a second later.
+	http.SetCookie(w, &http.Cookie{Name: evictCookie, Value: "1", Path: "/", MaxAge: 1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	p := c.page(lang)
 	p.Receipt = receipt.Code
 	c.render(w, http.StatusOK, "received", p)
@@ -191,7 +221,9 @@ func (c *Channel) read(ctx context.Context, r *http.Request, draft channels.Draf
 		if err := r.ParseForm(); err != nil {
 			return sub, c.bodyError(err, limits)
 		}
-		sub = submission{lang: r.PostForm.Get("lang"), kind: r.PostForm.Get("kind"), message: r.PostForm.Get("message"), place: r.PostForm.Get("place")}
+		f := r.PostForm
+		sub = submission{lang: f.Get("lang"), kind: f.Get("kind"), message: f.Get("message"), place: f.Get("place"),
+			people: f.Get("people"), contact: f.Get("contact"), token: f.Get("token"), asked: f.Get("asked") != ""}
 		return sub, nil
 	case "multipart/form-data":
 		if params["boundary"] == "" {
@@ -239,6 +271,14 @@ func (c *Channel) read(ctx context.Context, r *http.Request, draft channels.Draf
 			sub.message = value
 		case "place":
 			sub.place = value
+		case "people":
+			sub.people = value
+		case "contact":
+			sub.contact = value
+		case "token":
+			sub.token = value
+		case "asked":
+			sub.asked = value != ""
 		}
 	}
 }
@@ -332,37 +372,57 @@ func (c *Channel) classify(err error, limits channels.Limits) *httpError {
 	}
 }
 
-// fill puts a submission's fields into the tip.
-func (c *Channel) fill(t *crypto.Tip, sub submission) *httpError {
+// fill puts a submission's fields into the tip. A form sent without a
+// kind is a distress call if its words say so; otherwise the form asks
+// once (form is true for the HTML form, whose source can be asked).
+func (c *Channel) fill(t *crypto.Tip, sub submission, form bool) *httpError {
 	kind, err := crypto.ParseKind(sub.kind)
 	if err != nil {
 		return &httpError{status: http.StatusBadRequest, key: "web.error.kind", err: err}
 	}
-	for _, s := range []string{sub.message, sub.place, sub.lang, sub.kind} {
+	if sub.kind == "" {
+		switch {
+		case c.distress.Match(sub.message + "\n" + sub.people + "\n" + sub.place + "\n" + sub.contact):
+			kind = crypto.KindDistress
+		case form && !sub.asked:
+			return &httpError{status: http.StatusUnprocessableEntity, key: "web.ask_kind", err: errors.New("no kind chosen")}
+		}
+	}
+	for _, s := range []string{sub.message, sub.place, sub.lang, sub.kind, sub.people, sub.contact} {
 		if !utf8.ValidString(s) {
 			return &httpError{status: http.StatusBadRequest, key: "web.error.encoding", err: errors.New("field is not UTF-8")}
 		}
 	}
 	t.Kind = kind
 	t.Text = sub.message
-	if c.catalog.Has(sub.lang) {
-		t.Language = strings.ToLower(sub.lang)
+	if code, ok := c.catalog.Resolve(sub.lang); ok {
+		t.Language = code
 	}
 	if p := strings.TrimSpace(sub.place); p != "" {
 		t.Location = &crypto.Location{Place: p}
 	}
+	t.People = splitPeople(sub.people)
+	if ct := strings.TrimSpace(sub.contact); ct != "" {
+		if t.Fields == nil {
+			t.Fields = map[string]string{}
+		}
+		t.Fields["contact"] = ct
+	}
 	return nil
 }
 
-func (c *Channel) fail(w http.ResponseWriter, r *http.Request, lang string, status int, key string, args ...any) {
+// closeAfterRefusal leaves whatever of a refused body is unread unread:
+// net/http would otherwise read (and wait for) up to 256 KiB of it before
+// answering and before closing, which a stalled client could hold open.
+func closeAfterRefusal(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		// Whatever of a refused body is unread stays unread: net/http
-		// would otherwise read (and wait for) up to 256 KiB of it before
-		// answering and before closing, which a stalled client could
-		// hold open.
 		w.Header().Set("Connection", "close")
 		http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
+}
+
+func (c *Channel) fail(w http.ResponseWriter, r *http.Request, lang string, status int, key string, args ...any) {
+	closeAfterRefusal(w, r)
 	msg := c.catalog.Text(lang, key, args...)
 	if wantsJSON(r) {
 		writeJSON(w, status, map[string]string{"status": "refused", "error": msg})

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/flarehq/flare/channels/textlang"
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/internal/safetext"
@@ -320,6 +321,8 @@ func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 	fmt.Fprintf(w, "Kind:      %s\n", line(string(t.Kind)))
 	if t.Language != "" {
 		fmt.Fprintf(w, "Language:  %s\n", line(t.Language))
+	} else if l := textlang.Detect(t.Text); l != "" {
+		fmt.Fprintf(w, "Language:  %s (detected)\n", line(l))
 	}
 	if s := t.Sender; s != nil {
 		var parts []string
@@ -346,6 +349,9 @@ func consoleShow(ctx context.Context, a *app, c *console.Console, cfg consoleCon
 		fmt.Fprintf(w, "Person:    %s\n", line(p))
 	}
 	fmt.Fprintf(w, "\n%s\n", text(t.Text))
+	if t.TextOriginal != "" {
+		fmt.Fprintf(w, "\nAs received (%s, converted above):\n%s\n", line(t.TextEncoding), text(t.TextOriginal))
+	}
 	if len(t.Attachments) > 0 {
 		fmt.Fprintf(w, "\nAttachments:\n")
 		for i, at := range t.Attachments {

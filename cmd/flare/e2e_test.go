@@ -90,11 +90,27 @@ func (g *gatewayProc) stop() {
 	}
 }
 
-// postTip posts a multipart form to url and returns the status and body.
+// postTip posts a multipart form to url, as the form page at url does
+// (with its single-use token, and kind "tip" unless fields choose one),
+// and returns the status and body.
 func postTip(t *testing.T, url string, fields map[string]string, files map[string][]byte) (int, string) {
 	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindSubmatch(form)
+	if token == nil {
+		t.Fatalf("no form token at %s:\n%s", url, form)
+	}
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
+	mw.WriteField("token", string(token[1]))
+	if _, ok := fields["kind"]; !ok {
+		mw.WriteField("kind", "tip")
+	}
 	for k, v := range fields {
 		mw.WriteField(k, v)
 	}
@@ -103,7 +119,7 @@ func postTip(t *testing.T, url string, fields map[string]string, files map[strin
 		w.Write(data)
 	}
 	mw.Close()
-	resp, err := http.Post(url, mw.FormDataContentType(), &b)
+	resp, err = http.Post(url, mw.FormDataContentType(), &b)
 	if err != nil {
 		t.Fatal(err)
 	}

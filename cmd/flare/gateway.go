@@ -38,6 +38,7 @@ type gatewayConfig struct {
 	Telegram telegram.Config
 	SMS      sms.Config
 	Alert    alert.Config
+	Web      web.Config
 }
 
 func defaultGatewayConfig() *gatewayConfig {
@@ -47,6 +48,7 @@ func defaultGatewayConfig() *gatewayConfig {
 		Telegram: telegram.DefaultConfig(),
 		SMS:      sms.DefaultConfig(),
 		Alert:    alert.DefaultConfig(),
+		Web:      web.DefaultConfig(),
 	}
 }
 
@@ -57,6 +59,7 @@ func (c *gatewayConfig) settings() []config.Setting {
 	s = append(s, c.Telegram.Settings()...)
 	s = append(s, c.SMS.Settings()...)
 	s = append(s, c.Alert.Settings()...)
+	s = append(s, c.Web.Settings()...)
 	return s
 }
 
@@ -173,6 +176,15 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		// first.
 		return nil, usageError("orphan chunk age %v must be longer than telegram draft max age %v", core.OrphanAge, cfg.Telegram.DraftMaxAge)
 	}
+	if err := cfg.Web.Validate(); err != nil {
+		return nil, usageError("%v", err)
+	}
+	texts := catalog.New(core.Texts)
+	if core.DefaultLanguage != "" {
+		if err := texts.SetDefault(core.DefaultLanguage); err != nil {
+			return nil, usageError("FLARE_DEFAULT_LANGUAGE: %v", err)
+		}
+	}
 	recipients, err := loadRecipients(core)
 	if err != nil {
 		return nil, err
@@ -228,7 +240,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		Sink:    intake,
 		Queue:   q,
 		Hasher:  hasher,
-		Catalog: catalog.New(core.Texts),
+		Catalog: texts,
 		Log:     log,
 		Gate:    channels.NewGate(core.Gate, nil),
 	}
@@ -253,14 +265,14 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 
 // channels builds every enabled channel. The web intake is always on.
 func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error) {
-	w := web.New("web", deps)
+	w := web.New("web", deps, c.Web)
 	out := []channels.Channel{w}
 	if c.Onion.Enabled() {
 		oc := c.Onion
 		oc.DataDir = c.Core.DataDir
 		// The onion serves the same pages on its own loopback listener,
 		// recording tips as arriving by "onion".
-		oc.Handler = web.New("onion", deps).Handler()
+		oc.Handler = web.New("onion", deps, c.Web).Handler()
 		ch, err := onion.New(oc, deps)
 		if err != nil {
 			return nil, fmt.Errorf("onion channel: %w", err)

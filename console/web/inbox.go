@@ -198,7 +198,7 @@ func (f filter) match(it console.Item, r triage.Record) bool {
 	if f.Kind != "" && string(t.Kind) != f.Kind {
 		return false
 	}
-	if f.Lang != "" && !strings.EqualFold(t.Language, f.Lang) {
+	if f.Lang != "" && !strings.EqualFold(tipLanguage(t), f.Lang) {
 		return false
 	}
 	switch st := r.CurrentStatus(); f.Status {
@@ -287,7 +287,7 @@ func (s *snapshot) facets() facets {
 	for _, it := range s.items {
 		add(&f.Channels, it.Tip.Channel)
 		add(&f.Kinds, string(it.Tip.Kind))
-		add(&f.Langs, it.Tip.Language)
+		add(&f.Langs, tipLanguage(it.Tip))
 		r := s.record(it.Key)
 		add(&f.Assignees, r.Assignee)
 		for _, t := range r.Tags {

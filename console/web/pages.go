@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/flarehq/flare/channels/textlang"
 	"github.com/flarehq/flare/console"
 	"github.com/flarehq/flare/console/triage"
 	"github.com/flarehq/flare/crypto"
@@ -155,7 +156,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		body.Rows = append(body.Rows, row{
-			Key: it.Key, Preview: preview(it.Tip.Text, 140), Channel: it.Tip.Channel, Lang: it.Tip.Language,
+			Key: it.Key, Preview: preview(it.Tip.Text, 140), Channel: it.Tip.Channel, Lang: tipLanguage(it.Tip),
 			Receipt: it.Tip.Receipt, Kind: it.Tip.Kind, Received: it.Received(),
 			Status: rec.CurrentStatus(), Assignee: rec.Assignee, Tags: rec.Tags,
 			Attachments: len(it.Tip.Attachments), Related: snap.related.LinkCount(it.Key),
@@ -195,6 +196,7 @@ type relatedView struct {
 type tipBody struct {
 	Item        console.Item
 	Tip         *crypto.Tip
+	Lang        string
 	Fields      []field
 	Attachments []attachmentView
 	Record      triage.Record
@@ -256,7 +258,7 @@ func (s *Server) tipBody(w http.ResponseWriter, r *http.Request) (*tipBody, int)
 	if err != nil {
 		s.log.Error("console could not read triage history", "err", err)
 	}
-	b := &tipBody{Item: it, Tip: it.Tip, Record: rec, History: hist, Statuses: triage.Statuses}
+	b := &tipBody{Item: it, Tip: it.Tip, Lang: tipLanguage(it.Tip), Record: rec, History: hist, Statuses: triage.Statuses}
 	for _, e := range hist {
 		if e.Damaged {
 			b.HistoryDamaged++
@@ -383,4 +385,13 @@ func (s *Server) inspect(r *http.Request, ref crypto.AttachmentRef) inspection {
 	}
 	in.checked = true
 	return in
+}
+
+// tipLanguage is the language a tip is shown as: the one it was filed
+// with, or, for a tip whose channel gave none, the one its script shows.
+func tipLanguage(t *crypto.Tip) string {
+	if t.Language != "" {
+		return t.Language
+	}
+	return textlang.Detect(t.Text)
 }
