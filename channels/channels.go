@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/channels/inbox"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/queue"
 )
@@ -130,7 +131,10 @@ var (
 
 // Deps is what the gateway gives every channel it starts.
 type Deps struct {
-	Sink    Sink
+	Sink Sink
+	// Inbox lets web and onion sources read replies with their inbox
+	// code; nil means no inbox codes are given.
+	Inbox   *inbox.Box
 	Queue   queue.Queue // for Remember (idempotency) only; tips go through Sink
 	Hasher  *Hasher
 	Catalog *catalog.Catalog

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"github.com/flarehq/flare/channels/inbox"
 	"net"
 	"path/filepath"
 	"time"
@@ -28,6 +29,11 @@ type Config struct {
 	// OrphanAge is how old the chunks of an upload that never became a
 	// tip must be before the gateway deletes them (see SweepOrphans).
 	OrphanAge time.Duration
+	// InboxTryEvery and InboxTryBurst rate-limit how often one address
+	// class (an IPv4 /24, an IPv6 /48, everyone through tor) may try an
+	// inbox code.
+	InboxTryEvery time.Duration
+	InboxTryBurst int
 	// Gate bounds what the web and onion listeners take in; DiskFloor
 	// and RedisMemoryFloor are the headroom below which attachments, then
 	// text, are refused. See intake_config.go.
@@ -60,6 +66,9 @@ func DefaultConfig() Config {
 		Limits:      channels.DefaultLimits,
 		OrphanAge:   DefaultOrphanAge,
 
+		InboxTryEvery: 20 * time.Second,
+		InboxTryBurst: 5,
+
 		Gate:             channels.DefaultGateConfig(),
 		DiskFloor:        DefaultDiskFloor,
 		RedisMemoryFloor: DefaultRedisMemoryFloor,
@@ -82,6 +91,8 @@ func (c *Config) Settings() []config.Setting {
 		{Key: "limits.max_attachments", Env: "FLARE_MAX_ATTACHMENTS", Flag: "max-attachments", Help: "most files in one tip", Value: config.Int(&c.Limits.MaxAttachments)},
 		{Key: "limits.max_attachment_size", Env: "FLARE_MAX_ATTACHMENT_SIZE", Flag: "max-attachment-size", Help: "largest file (e.g. 256MiB)", Value: config.Bytes(&c.Limits.MaxAttachmentBytes)},
 		{Key: "limits.max_request_size", Env: "FLARE_MAX_REQUEST_SIZE", Flag: "max-request-size", Help: "largest request body, all parts together (e.g. 300MiB)", Value: config.Bytes(&c.Limits.MaxRequestBytes)},
+		{Key: "inbox.try_every", Env: "FLARE_INBOX_TRY_EVERY", Flag: "inbox-try-every", Help: "one try of an inbox code per this long from one address class (an IPv4 /24, an IPv6 /48, everyone through tor), after a burst", Value: config.Duration(&c.InboxTryEvery)},
+		{Key: "inbox.try_burst", Env: "FLARE_INBOX_TRY_BURST", Flag: "inbox-try-burst", Help: "inbox code tries one address class may make at once before the pace applies", Value: config.Int(&c.InboxTryBurst)},
 		{Key: "orphan_chunk_age", Env: "FLARE_ORPHAN_CHUNK_AGE", Flag: "orphan-chunk-age", Help: "delete the attachment chunks of uploads that never became a tip (a crash mid-upload) once this old; at least 1h", Value: config.Duration(&c.OrphanAge)},
 		{Key: "tls_cert", Env: "FLARE_TLS_CERT", Flag: "tls-cert", Help: "PEM certificate (chain) for HTTPS on the listen address, reloaded when the file changes; webhooks need HTTPS, from this or a reverse proxy", Value: config.String(&c.TLSCert)},
 		{Key: "tls_key", Env: "FLARE_TLS_KEY", Flag: "tls-key", Help: "PEM private key of tls_cert (readable by the gateway only)", Value: config.String(&c.TLSKey)},
@@ -114,6 +125,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("data directory is empty")
 	}
+	if c.InboxTryEvery <= 0 || c.InboxTryBurst < 1 {
+		return fmt.Errorf("inbox tries: the pace must be positive and the burst at least 1")
+	}
 	if c.OrphanAge < time.Hour {
 		return fmt.Errorf("orphan chunk age %v is too short: uploads in progress would be deleted (at least 1h)", c.OrphanAge)
 	}
@@ -134,4 +148,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// InboxConfig is the inbox's configuration from c: its rate limits, with
+// the rest at inbox.DefaultConfig.
+func (c *Config) InboxConfig() inbox.Config {
+	cfg := inbox.DefaultConfig
+	cfg.PerClassEvery, cfg.PerClassBurst = c.InboxTryEvery, c.InboxTryBurst
+	return cfg
 }

@@ -144,6 +144,19 @@ func (b *Box) allow(class string) bool {
 	return l.Allow() && b.global.Allow()
 }
 
+// Recipient derives code's recipient for a tip the source writes from the
+// inbox, so that it joins the same case. It counts as a try, like Open.
+func (b *Box) Recipient(ctx context.Context, class string, code crypto.InboxCode) (string, error) {
+	if !b.allow(class) {
+		return "", ErrTooManyTries
+	}
+	id, err := b.identity(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	return id.Recipient().String(), nil
+}
+
 // Opened is an inbox as its source sees it.
 type Opened struct {
 	// Recipient is the inbox's recipient: an answer the source writes

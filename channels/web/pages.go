@@ -24,6 +24,13 @@ type page struct {
 	Notices   []string
 	Asked     bool
 	Values    values
+	// InboxCode is shown on the receipt: the number that opens the
+	// source's answers. Inbox is an opened inbox, Code the code it was
+	// opened with (kept in the page's forms, never in a URL).
+	InboxCode string
+	Inbox     *inboxView
+	Code      string
+	HasInbox  bool
 }
 
 // values are what a refused form is shown with again, so a source does
@@ -45,10 +52,11 @@ type kindChoice struct {
 func (c *Channel) page(lang string) page {
 	limits := c.sink.Limits()
 	p := page{
-		Lang:    lang,
-		Dir:     "ltr",
-		T:       func(key string, args ...any) string { return c.catalog.Text(lang, key, args...) },
-		ExitURL: c.cfg.QuickExitURL,
+		Lang:     lang,
+		Dir:      "ltr",
+		T:        func(key string, args ...any) string { return c.catalog.Text(lang, key, args...) },
+		ExitURL:  c.cfg.QuickExitURL,
+		HasInbox: c.inbox != nil,
 	}
 	if c.catalog.RTL(lang) {
 		p.Dir = "rtl"
@@ -146,7 +154,8 @@ var pages = template.Must(template.New("").Parse(`
 </head><body><main>
 <p class="top"><a class="exit" href="{{.ExitURL}}" rel="noreferrer">{{call .T "web.exit"}}</a>{{if gt (len .Languages) 1}} <a class="lang" href="#langs">{{call .T "web.language"}}</a>{{end}}</p>
 {{end}}
-{{define "foot"}}{{if gt (len .Languages) 1}}<nav id="langs" class="langs" aria-label="{{call .T "web.language"}}">{{range .Languages}}{{if .Current}}<strong lang="{{.Code}}">{{.Name}}</strong>{{else}}<a href="/?lang={{.Code}}" hreflang="{{.Code}}" lang="{{.Code}}">{{.Name}}</a>{{end}} {{end}}</nav>{{end}}
+{{define "check"}}{{if .HasInbox}}<form method="post" action="/" class="check" autocomplete="off"><input type="hidden" name="action" value="inbox"><input type="hidden" name="lang" value="{{.Lang}}"><button type="submit" id="check">{{call .T "web.inbox.check"}}</button></form>{{end}}{{end}}
+{{define "foot"}}{{template "check" .}}{{if gt (len .Languages) 1}}<nav id="langs" class="langs" aria-label="{{call .T "web.language"}}">{{range .Languages}}{{if .Current}}<strong lang="{{.Code}}">{{.Name}}</strong>{{else}}<a href="/?lang={{.Code}}" hreflang="{{.Code}}" lang="{{.Code}}">{{.Name}}</a>{{end}} {{end}}</nav>{{end}}
 </main></body></html>
 {{end}}
 {{define "form"}}{{template "head" .}}
@@ -179,9 +188,41 @@ var pages = template.Must(template.New("").Parse(`
 <h1>{{call .T "web.received.title"}}</h1>
 <p>{{call .T "web.received.body"}}</p>
 <p class="receipt"><code>{{.Receipt}}</code></p>
+{{with .InboxCode}}<p>{{call $.T "web.inbox.code"}}</p>
+<p class="receipt"><code id="inbox-code">{{.}}</code></p>
+<p>{{call $.T "web.inbox.keep"}}</p>{{end}}
 <p>{{call .T "web.received.next"}}</p>
 <p><strong>{{call .T "web.received.safe"}}</strong></p>
 <p><a href="/?lang={{.Lang}}">{{call .T "web.received.again"}}</a></p>
+{{template "foot" .}}{{end}}
+{{define "inbox"}}{{template "head" .}}
+<h1>{{call .T "web.inbox.title"}}</h1>
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="/" autocomplete="off">
+<input type="hidden" name="action" value="open">
+<input type="hidden" name="lang" value="{{.Lang}}">
+<label for="code">{{call .T "web.inbox.prompt"}}</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="off">
+<button type="submit">{{call .T "web.inbox.open"}}</button>
+</form>
+{{template "foot" .}}{{end}}
+{{define "replies"}}{{template "head" .}}
+<h1>{{call .T "web.inbox.title"}}</h1>
+{{range .Notices}}<p class="ok">{{.}}</p>{{end}}
+{{with .Inbox}}{{if .Replies}}{{range .Replies}}<section class="reply" lang="{{.Lang}}">
+<div class="text">{{.Text}}</div>
+<form method="post" action="/" autocomplete="off"><input type="hidden" name="action" value="delete"><input type="hidden" name="lang" value="{{$.Lang}}"><input type="hidden" name="code" value="{{$.Code}}"><input type="hidden" name="reply" value="{{.ID}}"><button type="submit" class="delete">{{call $.T "web.inbox.delete"}}</button></form>
+</section>
+{{end}}{{else}}<p id="empty">{{call $.T "web.inbox.empty"}}</p>{{end}}{{end}}
+<form method="post" action="/" enctype="multipart/form-data" accept-charset="utf-8" autocomplete="off">
+<input type="hidden" name="action" value="answer">
+<input type="hidden" name="token" value="{{.Token}}">
+<input type="hidden" name="lang" value="{{.Lang}}">
+<input type="hidden" name="code" value="{{.Code}}">
+<label for="message">{{call .T "web.inbox.answer"}}</label>
+<textarea id="message" name="message" rows="3" autocomplete="off"></textarea>
+<button type="submit" id="send">{{call .T "web.send"}}</button>
+</form>
 {{template "foot" .}}{{end}}
 {{define "error"}}{{template "head" .}}
 <h1>{{call .T "web.error.title"}}</h1>

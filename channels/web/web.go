@@ -17,6 +17,7 @@ import (
 
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/channels/inbox"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/internal/pagesafety"
 )
@@ -43,6 +44,7 @@ type Channel struct {
 	catalog  *catalog.Catalog
 	log      *slog.Logger
 	gate     *channels.ListenerGate
+	inbox    *inbox.Box
 	cfg      Config
 	tokens   *formTokens
 	distress *catalog.Distress
@@ -57,7 +59,7 @@ func New(name string, deps channels.Deps, cfg ...Config) *Channel {
 	if gate == nil {
 		gate = channels.NewGate(channels.DefaultGateConfig(), nil)
 	}
-	c := &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log, gate: gate.Listener(name), cfg: DefaultConfig(),
+	c := &Channel{name: name, sink: deps.Sink, catalog: deps.Catalog, log: deps.Log, gate: gate.Listener(name), inbox: deps.Inbox, cfg: DefaultConfig(),
 		tokens: newFormTokens(defaultTokenTTL, defaultTokenMax), distress: catalog.NewDistress(catalog.DistressKeywords())}
 	if len(cfg) > 0 {
 		c.cfg = cfg[0]
@@ -132,6 +134,10 @@ func (c *Channel) form(w http.ResponseWriter, r *http.Request) {
 // submission is what one POST carried, before it becomes a tip.
 type submission struct {
 	lang, kind, message, place, people, contact, token string
+	// action is what an inbox form asks for ("inbox", "open", "delete",
+	// "answer"); empty for the report form. code and reply are the inbox
+	// code typed and the reply to delete.
+	action, code, reply string
 	// asked is set when the form already asked the source to choose a
 	// kind once; a second time without one files the message as it is.
 	asked bool
@@ -162,6 +168,11 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 	draft := c.sink.NewDraft(c.name)
 	sub, herr := c.read(ctx, r, draft, limits)
 	body.Done()
+	if herr == nil && r.URL.Path == "/" && sub.action != "" && sub.action != actionAnswer {
+		draft.Discard(context.WithoutCancel(ctx))
+		c.inboxAction(ctx, w, r, sub)
+		return
+	}
 	// The form's token is spent by any post that carries it, so a page
 	// restored from history cannot be sent again. Scripts use /submit,
 	// which has no page to restore.
@@ -171,6 +182,10 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	if herr == nil {
 		herr = c.fill(draft.Tip(), sub, r.URL.Path == "/")
+	}
+	var code crypto.InboxCode
+	if herr == nil {
+		code, herr = c.inboxFor(ctx, r, draft.Tip(), sub)
 	}
 	var receipt channels.Receipt
 	if herr == nil {
@@ -192,7 +207,11 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 	body.Finish()
 	lang := c.language(r, sub.lang)
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "received", "receipt": receipt.Code})
+		resp := map[string]string{"status": "received", "receipt": receipt.Code}
+		if !code.IsZero() {
+			resp["inbox"] = code.String()
+		}
+		writeJSON(w, http.StatusOK, resp)
 		return
 	}
 	// Evict the form from the browser's back/forward cache, which keeps
@@ -203,6 +222,9 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: evictCookie, Value: "1", Path: "/", MaxAge: 1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	p := c.page(lang)
 	p.Receipt = receipt.Code
+	if !code.IsZero() {
+		p.InboxCode = code.String()
+	}
 	c.render(w, http.StatusOK, "received", p)
 }
 
@@ -223,7 +245,8 @@ func (c *Channel) read(ctx context.Context, r *http.Request, draft channels.Draf
 		}
 		f := r.PostForm
 		sub = submission{lang: f.Get("lang"), kind: f.Get("kind"), message: f.Get("message"), place: f.Get("place"),
-			people: f.Get("people"), contact: f.Get("contact"), token: f.Get("token"), asked: f.Get("asked") != ""}
+			people: f.Get("people"), contact: f.Get("contact"), token: f.Get("token"), asked: f.Get("asked") != "",
+			action: f.Get("action"), code: f.Get("code"), reply: f.Get("reply")}
 		return sub, nil
 	case "multipart/form-data":
 		if params["boundary"] == "" {
@@ -277,6 +300,12 @@ func (c *Channel) read(ctx context.Context, r *http.Request, draft channels.Draf
 			sub.contact = value
 		case "token":
 			sub.token = value
+		case "action":
+			sub.action = value
+		case "code":
+			sub.code = value
+		case "reply":
+			sub.reply = value
 		case "asked":
 			sub.asked = value != ""
 		}
@@ -384,7 +413,7 @@ func (c *Channel) fill(t *crypto.Tip, sub submission, form bool) *httpError {
 		switch {
 		case c.distress.Match(sub.message + "\n" + sub.people + "\n" + sub.place + "\n" + sub.contact):
 			kind = crypto.KindDistress
-		case form && !sub.asked:
+		case form && !sub.asked && sub.action != actionAnswer:
 			return &httpError{status: http.StatusUnprocessableEntity, key: "web.ask_kind", err: errors.New("no kind chosen")}
 		}
 	}

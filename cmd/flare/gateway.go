@@ -18,6 +18,7 @@ import (
 
 	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/channels/catalog"
+	"github.com/flarehq/flare/channels/inbox"
 	"github.com/flarehq/flare/channels/onion"
 	"github.com/flarehq/flare/channels/sms"
 	"github.com/flarehq/flare/channels/telegram"
@@ -237,6 +238,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		return nil, err
 	}
 	deps := channels.Deps{
+		Inbox:   inbox.New(q, core.InboxConfig()),
 		Sink:    intake,
 		Queue:   q,
 		Hasher:  hasher,
