@@ -117,6 +117,12 @@ func (o *Outbox) Scan(ctx context.Context) ([]Pending, error) {
 				o.finish(ctx, m.ID, e.ID, Expired)
 				continue
 			}
+			if _, _, err := o.queue.GetRecord(ctx, StateKey(e.ID)); err == nil {
+				// Cancelled by a key-holder (the kill switch), or
+				// finished by a gateway that died before deleting it.
+				o.finish(ctx, m.ID, e.ID, "")
+				continue
+			}
 			out = append(out, Pending{QueueID: m.ID, Entry: *e})
 		}
 		if len(msgs) < outboxPage {
@@ -208,11 +214,14 @@ func (o *Outbox) release(ctx context.Context, queueID string) {
 	}
 }
 
-// finish records how the reply ended, deletes the entry for good, then the
-// claim. The state is written first: an entry that is gone was finished.
+// finish records how the reply ended (unless state is empty: it is
+// recorded already), deletes the entry for good, then the claim. The state
+// is written first: an entry that is gone was finished.
 func (o *Outbox) finish(ctx context.Context, queueID, replyID string, state ReplyState) error {
-	if _, err := o.queue.PutRecord(ctx, StateKey(replyID), []byte(state), 0); err != nil && !errors.Is(err, queue.ErrConflict) {
-		return fmt.Errorf("outbox: record %s: %w", state, err)
+	if state != "" {
+		if _, err := o.queue.PutRecord(ctx, StateKey(replyID), []byte(state), 0); err != nil && !errors.Is(err, queue.ErrConflict) {
+			return fmt.Errorf("outbox: record %s: %w", state, err)
+		}
 	}
 	if err := o.queue.Delete(ctx, queue.StreamOutbox, queueID); err != nil {
 		return fmt.Errorf("outbox: delete entry: %w", err)

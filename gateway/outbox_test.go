@@ -204,3 +204,35 @@ func TestOutboxFailedSendIsRetriedAndExpiryDeletes(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboxCancelledIsNeverDelivered: a key-holder's kill switch records
+// the reply as cancelled (a console may not delete outbox entries); no
+// gateway claims it, and the next scan deletes it.
+func TestOutboxCancelledIsNeverDelivered(t *testing.T) {
+	for name, q := range outboxBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			c := &clock{t: time.Now()}
+			a, aid := newOutbox(t, q, c)
+			entry := crypto.OutboxEntry{ID: "c-" + name, Channel: "telegram", Address: "chat-7", Text: "hello", When: crypto.DeliverAtCheckIn, Expires: c.now().Add(24 * time.Hour)}
+			qid := putEntry(t, q, entry, aid.Recipient())
+			p, _ := a.Scan(ctx)
+			if _, err := q.PutRecord(ctx, StateKey(entry.ID), []byte("cancelled"), 0); err != nil {
+				t.Fatal(err)
+			}
+			sent := false
+			if err := a.Deliver(ctx, p[0], func(context.Context, crypto.OutboxEntry) error { sent = true; return nil }); !errors.Is(err, ErrClaimed) || sent {
+				t.Fatalf("a cancelled reply was delivered: %v, sent %v", err, sent)
+			}
+			if left, _ := a.Scan(ctx); len(left) != 0 {
+				t.Fatal("a cancelled reply is still offered")
+			}
+			if _, err := q.Get(ctx, queue.StreamOutbox, qid); !errors.Is(err, queue.ErrNotFound) {
+				t.Fatalf("the cancelled entry is still stored: %v", err)
+			}
+			if state(t, q, entry.ID) != "cancelled" {
+				t.Fatalf("state %q", state(t, q, entry.ID))
+			}
+		})
+	}
+}

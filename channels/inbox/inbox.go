@@ -193,6 +193,12 @@ func (b *Box) Open(ctx context.Context, class string, code crypto.InboxCode) (*O
 		if err != nil {
 			return nil, fmt.Errorf("inbox: get reply: %w", err)
 		}
+		if string(sealed) == withdrawn {
+			if err := b.records.DeleteRecord(ctx, k); err != nil {
+				return nil, fmt.Errorf("inbox: delete withdrawn reply: %w", err)
+			}
+			continue
+		}
 		r, err := crypto.OpenReply(sealed, id)
 		if err != nil || r.ID != strings.TrimPrefix(k, prefix) {
 			// Not sealed to this inbox, or moved from another key:
@@ -261,13 +267,34 @@ func Post(ctx context.Context, records queue.Records, inboxRecipient string, key
 	return r.ID, nil
 }
 
-// Withdraw deletes a reply the source has not read yet (the kill switch,
-// or a key-holder taking it back).
+// withdrawn is what a withdrawn reply's record holds until a gateway
+// deletes it: consoles may overwrite records but not delete them (see the
+// Redis ACLs in ops/redis.conf), so the ciphertext goes at once and the
+// key at the next Open of that inbox.
+const withdrawn = "withdrawn"
+
+// Withdraw takes back a reply the source has not read yet (the kill
+// switch, or a key-holder taking it back): its ciphertext is overwritten
+// at once, and the gateway deletes the record when the inbox is next
+// opened.
 func Withdraw(ctx context.Context, records queue.Records, inboxRecipient, replyID string) error {
-	if err := records.DeleteRecord(ctx, replyPrefix(inboxRecipient)+replyID); err != nil {
-		return fmt.Errorf("withdraw reply: %w", err)
+	key := replyPrefix(inboxRecipient) + replyID
+	for range 5 {
+		val, ver, err := records.GetRecord(ctx, key)
+		if errors.Is(err, queue.ErrNotFound) || string(val) == withdrawn {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("withdraw reply: %w", err)
+		}
+		if _, err := records.PutRecord(ctx, key, []byte(withdrawn), ver); errors.Is(err, queue.ErrConflict) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("withdraw reply: %w", err)
+		}
+		return nil
 	}
-	return nil
+	return fmt.Errorf("withdraw reply: %w", queue.ErrConflict)
 }
 
 // State is where a web reply stands, as key-holders see it.
@@ -282,7 +309,10 @@ const (
 
 // StateOf says whether the source has read a reply.
 func StateOf(ctx context.Context, records queue.Records, inboxRecipient, replyID string) (State, error) {
-	if _, _, err := records.GetRecord(ctx, replyPrefix(inboxRecipient)+replyID); err == nil {
+	if val, _, err := records.GetRecord(ctx, replyPrefix(inboxRecipient)+replyID); err == nil {
+		if string(val) == withdrawn {
+			return Gone, nil
+		}
 		return Waiting, nil
 	} else if !errors.Is(err, queue.ErrNotFound) {
 		return "", fmt.Errorf("reply state: %w", err)

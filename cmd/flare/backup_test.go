@@ -62,7 +62,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 			mw.WriteField("message", text)
 			mw.WriteField("kind", "other")
 			mw.Close()
-			resp, err := http.Post("http://"+g.addr+"/", mw.FormDataContentType(), &b)
+			resp, err := http.Post("http://"+g.addr+"/submit", mw.FormDataContentType(), &b)
 			if err != nil {
 				time.Sleep(10 * time.Millisecond)
 				continue

@@ -173,7 +173,7 @@ func TestHostileFormFieldsNeverReachTheTerminal(t *testing.T) {
 	fw, _ := mw.CreatePart(h)
 	fw.Write([]byte("file contents"))
 	mw.Close()
-	resp, err := http.Post("http://"+g.addr+"/", mw.FormDataContentType(), &b)
+	resp, err := http.Post("http://"+g.addr+"/submit", mw.FormDataContentType(), &b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestKilledMidUploadLeavesChunksASweepRemoves(t *testing.T) {
 		}
 	}()
 	go func() {
-		resp, err := http.Post("http://"+g.addr+"/", mw.FormDataContentType(), pr)
+		resp, err := http.Post("http://"+g.addr+"/submit", mw.FormDataContentType(), pr)
 		if err == nil {
 			resp.Body.Close()
 		}
