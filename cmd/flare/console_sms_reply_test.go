@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flarehq/flare/console"
+	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/internal/sentinel"
 )
 
@@ -221,5 +223,42 @@ km = "យើងបានទទួលសាររបស់អ្នកហើយ�
 	}
 	if !strings.Contains(logs, "sms reply sent") {
 		t.Fatalf("the logs captured nothing of the delivery: the scan would prove little\n%s", logs)
+	}
+}
+
+// TestWhatsAppWindowLine: the console says whether WhatsApp still takes a
+// reply, and closes the window at the whole hour before it ends.
+func TestWhatsAppWindowLine(t *testing.T) {
+	now := time.Date(2026, 12, 2, 17, 30, 0, 0, time.UTC)
+	tests := []struct {
+		ago  time.Duration
+		want string
+	}{
+		{time.Hour, "WhatsApp window open until 2026-12-03 16:00 UTC"},
+		{23 * time.Hour, "WhatsApp window open until 2026-12-02 18:00 UTC"},
+		{24*time.Hour - 10*time.Minute, "WhatsApp window closed"},
+		{30 * time.Hour, "WhatsApp window closed"},
+	}
+	for _, tc := range tests {
+		item := &console.Item{Tip: &crypto.Tip{Channel: "whatsapp", Received: now.Add(-tc.ago)}}
+		if got := whatsAppWindowLine(item, now); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("last message %v ago: %q, want %q…", tc.ago, got, tc.want)
+		}
+	}
+}
+
+// TestGatewayRefusesLongTemplate: a reply template over one SMS segment
+// stops the gateway at start, naming it.
+func TestGatewayRefusesLongTemplate(t *testing.T) {
+	_, recipient := keyholder(t, false)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "flare.toml")
+	os.WriteFile(conf, []byte("[sms]\nreplies = \"templates\"\n[sms.templates.received]\nen = \"Message received.\"\nkm = \""+strings.Repeat("ក", 71)+"\"\n"), 0o600)
+	env := []string{"FLARE_TWILIO_AUTH_TOKEN=" + smsTestToken, "FLARE_TWILIO_PUBLIC_URL=" + smsTestPublic,
+		"FLARE_TWILIO_ACCOUNT_SID=" + smsTestSID, "FLARE_TWILIO_FROM=" + smsTestFrom}
+	code, _, stderr := runApp(t, env, "gateway", "--config", conf, "--recipient", recipient, "--data-dir", filepath.Join(dir, "data"),
+		"--listen", freeAddr(t), "--admin-listen", freeAddr(t))
+	if code == 0 || !strings.Contains(stderr, "sms.templates.received.km does not fit one SMS segment") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 }
