@@ -92,6 +92,18 @@ func (c *Channel) deliverDue(ctx context.Context) {
 		return
 	}
 	now := c.now()
+	// Forget the back-off of entries that are gone (sent by another
+	// gateway, cancelled, expired).
+	live := map[string]bool{}
+	for _, p := range pending {
+		live[p.Entry.ID] = true
+	}
+	for id := range c.ob.retryAt {
+		if !live[id] {
+			delete(c.ob.retryAt, id)
+			delete(c.ob.fails, id)
+		}
+	}
 	for _, p := range pending {
 		e := p.Entry
 		if (e.Channel != Name && e.Channel != "whatsapp") || e.When != crypto.DeliverNow {

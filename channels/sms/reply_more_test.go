@@ -177,3 +177,35 @@ func TestReplySentinel(t *testing.T) {
 		})
 	})
 }
+
+// TestReplyRetriedAfterOutage: a provider outage (503) leaves the reply in
+// the outbox; it is not tried again at once, and is sent, once, later.
+func TestReplyRetriedAfterOutage(t *testing.T) {
+	ctx := context.Background()
+	env := newReplyEnv(t, newMemQueue(), nil)
+	if st, resp := postTwilio(env.testEnv, inboundSMS("SM7", "+85512345678", "SAFE")); st != http.StatusOK {
+		t.Fatalf("inbound: %d %q", st, resp)
+	}
+	sent := env.approveReply(env.item(), "en")
+	env.prov.failPost = http.StatusServiceUnavailable
+	env.ch.deliverDue(ctx)
+	if calls := env.prov.taken(); len(calls) != 1 {
+		t.Fatalf("provider saw %d requests", len(calls))
+	}
+	if env.outboxLen() != 1 || env.state(sent) != "waiting" {
+		t.Fatalf("after an outage: %d entries, state %q", env.outboxLen(), env.state(sent))
+	}
+	env.ch.deliverDue(ctx)
+	if calls := env.prov.taken(); len(calls) != 0 {
+		t.Fatalf("tried again at once: %+v", calls)
+	}
+	later := time.Now().Add(time.Hour)
+	env.ch.now = func() time.Time { return later }
+	env.ch.deliverDue(ctx)
+	if calls := env.prov.taken(); len(calls) != 2 || calls[0].Method != "POST" {
+		t.Fatalf("later the provider saw %+v", calls)
+	}
+	if env.state(sent) != "delivered" || len(env.ch.ob.retryAt) != 0 {
+		t.Fatalf("state %q, back-off %v", env.state(sent), env.ch.ob.retryAt)
+	}
+}

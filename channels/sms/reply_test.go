@@ -48,6 +48,9 @@ type fakeProvider struct {
 	// deleteEarly makes the first DELETE fail as Twilio does while it is
 	// still processing the message (error 20009).
 	deleteEarly bool
+	// failPost, when set, is the status of the next POST (a provider
+	// outage).
+	failPost int
 }
 
 func newFakeProvider(t *testing.T) *fakeProvider {
@@ -67,7 +70,17 @@ func (p *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 		p.deleteEarly = false
 	}
 	p.mu.Unlock()
+	fail := 0
+	if r.Method == http.MethodPost {
+		p.mu.Lock()
+		fail, p.failPost = p.failPost, 0
+		p.mu.Unlock()
+	}
 	w.Header().Set("Content-Type", "application/json")
+	if fail != 0 {
+		w.WriteHeader(fail)
+		return
+	}
 	twilioBase := "/2010-04-01/Accounts/" + testSID + "/Messages"
 	switch {
 	case r.URL.Path == "/sms/json" && r.Method == http.MethodPost:
