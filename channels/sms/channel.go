@@ -270,7 +270,8 @@ func (c *Channel) submit(ctx context.Context, m *message, key string) (channels.
 		t.Fields["sms.to"] = m.to
 	}
 	// The opt-in word says the source may be answered by SMS; only the
-	// sealed tip records it, for the console to check.
+	// sealed tip records it, for the console to check. (optin is a
+	// classifier of that one word: "distress" means the word is there.)
 	if c.optin != nil && c.optin.Kind(m.text) == crypto.KindDistress {
 		t.Fields["reply_ok"] = "yes"
 	}

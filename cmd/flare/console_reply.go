@@ -87,7 +87,7 @@ func shortName(recipient string) string {
 	return recipient
 }
 
-// consoleReplies runs "reply", "replies" and "stop-contact".
+// consoleReplies runs "reply", "replies", "stop-contact" and "approve".
 func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string, cfg consoleConfig, pos []string) error {
 	if sub == "approve" {
 		if len(pos) != 2 {
