@@ -279,6 +279,9 @@ func (r *Replies) ProposeSMS(ctx context.Context, item *Item, channel, template,
 	if item.Forged() {
 		return SentReply{}, fmt.Errorf("reply: %w", ErrForgedNoReply)
 	}
+	if err := r.checkSMS(item, channel, template); err != nil {
+		return SentReply{}, fmt.Errorf("reply: %w", err)
+	}
 	sent := SentReply{ID: inbox.NewReplyID(), Channel: channel, Text: text, Lang: lang, Template: template, By: by, Written: crypto.CoarsenHour(r.now()), When: crypto.DeliverNow}
 	if _, err := r.update(ctx, item.Key, func(b *Book) error {
 		if b.NoContact {
@@ -316,6 +319,9 @@ func (r *Replies) ApproveSMS(ctx context.Context, q Outbox, item *Item, gateways
 			case s.By == by:
 				return ErrSameApprover
 			}
+			if err := r.checkSMS(item, s.Channel, s.Template); err != nil {
+				return err
+			}
 			s.ApprovedBy = by
 			sent = *s
 			return nil
@@ -323,6 +329,9 @@ func (r *Replies) ApproveSMS(ctx context.Context, q Outbox, item *Item, gateways
 		return fmt.Errorf("no reply %s in this case", replyID)
 	}); err != nil {
 		return SentReply{}, fmt.Errorf("approve: %w", err)
+	}
+	if ex := smsExpiry(item, sent.Channel, r.now()); expires.IsZero() || ex.Before(expires) {
+		expires = ex
 	}
 	e := crypto.OutboxEntry{ID: sent.ID, Channel: sent.Channel, Address: address, Text: sent.Text, Template: sent.Template, Lang: sent.Lang, When: crypto.DeliverNow, Expires: expires, Case: item.Key}
 	return r.enqueue(ctx, q, item.Key, gateways, e, sent)

@@ -139,7 +139,7 @@ func TestOutboxRepliesApprovalAndKillSwitch(t *testing.T) {
 	}
 
 	// SMS: proposed by one key-holder, approved by another.
-	sms := &Item{Key: "2-1", Entries: []Entry{{QueueID: "2-1"}}, Tip: &crypto.Tip{Channel: "sms", Sender: &crypto.Sender{Phone: "+85512345678"}}}
+	sms := &Item{Key: "2-1", Entries: []Entry{{QueueID: "2-1"}}, Tip: &crypto.Tip{Channel: "sms", Sender: &crypto.Sender{Phone: "+85512345678"}, Fields: map[string]string{"reply_ok": "yes"}}}
 	prop, err := r.ProposeSMS(ctx, sms, "sms", "received", "km", "យើងបានទទួល", "alice")
 	if err != nil {
 		t.Fatal(err)

@@ -231,3 +231,15 @@ func (o *Outbox) finish(ctx context.Context, queueID, replyID string, state Repl
 	}
 	return nil
 }
+
+// Refuse claims p and ends it without delivering it, recording state (a
+// short reason that begins "refused: ", shown to key-holders as the
+// reply's state), and deletes the entry. A channel refuses an entry that
+// its deployment does not allow, such as an SMS reply while SMS replies
+// are off. It returns ErrClaimed like Deliver.
+func (o *Outbox) Refuse(ctx context.Context, p Pending, state ReplyState) error {
+	if err := o.claim(ctx, p); err != nil {
+		return err
+	}
+	return o.finish(context.WithoutCancel(ctx), p.QueueID, p.Entry.ID, state)
+}

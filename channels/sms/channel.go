@@ -31,6 +31,14 @@ type Channel struct {
 	// besides the time its media may take.
 	lease   time.Duration
 	started time.Time
+
+	// Replies (deliver.go): the outbox to deliver from, the providers
+	// to send through, how often to look, and the loop's memory.
+	outbox      Outbox
+	senders     map[string]namedSender
+	outboxEvery time.Duration
+	ob          outboxState
+	optin       *classifier
 }
 
 // New returns the SMS channel. It fails if a provider is half configured.
@@ -55,6 +63,13 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 		now:      time.Now,
 		lease:    time.Minute,
 		started:  time.Now(),
+
+		senders:     newSenders(cfg, &http.Client{Timeout: cfg.Replies.SendTimeout}),
+		outboxEvery: 10 * time.Second,
+		ob:          outboxState{retryAt: map[string]time.Time{}, fails: map[string]int{}},
+	}
+	if w := strings.TrimSpace(cfg.Replies.OptInWord); w != "" {
+		c.optin = newClassifier([]string{w})
 	}
 	if cfg.twilioOn() {
 		s, err := newTwilioSigner(cfg.TwilioAuthToken, cfg.TwilioPublicURL)
@@ -100,8 +115,14 @@ func (c *Channel) Health() channels.Health {
 	return channels.Health{OK: true, Status: "webhooks on: " + strings.Join(on, ", "), Since: c.started}
 }
 
-// Run implements channels.Channel; webhooks need no background work.
-func (c *Channel) Run(ctx context.Context) error { return nil }
+// Run implements channels.Channel. Webhooks need no background work;
+// with an outbox (UseOutbox), Run delivers SMS and WhatsApp replies.
+func (c *Channel) Run(ctx context.Context) error {
+	if c.outbox == nil {
+		return nil
+	}
+	return c.runOutbox(ctx)
+}
 
 // message is an inbound message as a provider described it, after its
 // signature was checked.
@@ -264,6 +285,12 @@ func (c *Channel) submit(ctx context.Context, m *message, key string) (channels.
 	t.Fields = map[string]string{"sms.provider": m.provider, "sms.message": key}
 	if m.to != "" {
 		t.Fields["sms.to"] = m.to
+	}
+	// The opt-in word says the source may be answered by SMS; only the
+	// sealed tip records it, for the console to check. (optin is a
+	// classifier of that one word: "distress" means the word is there.)
+	if c.optin != nil && c.optin.Kind(m.text) == crypto.KindDistress {
+		t.Fields["reply_ok"] = "yes"
 	}
 	if m.part != nil {
 		t.Part = &crypto.Part{

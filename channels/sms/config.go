@@ -50,6 +50,9 @@ type Config struct {
 	// written without spaces (Khmer, Thai, Lao, Burmese, Chinese) match
 	// anywhere in the text.
 	DistressKeywords []string
+
+	// Replies configures replies to SMS and WhatsApp sources (replies.go).
+	Replies ReplyConfig
 }
 
 // DefaultConfig returns a Config with every endpoint off.
@@ -61,12 +64,13 @@ func DefaultConfig() Config {
 		DedupeTTL:          48 * time.Hour,
 		MaxBody:            64 << 10,
 		DistressKeywords:   DefaultDistressKeywords(),
+		Replies:            DefaultReplyConfig(),
 	}
 }
 
 // Settings lists the channel's settings for ops/config.
 func (c *Config) Settings() []config.Setting {
-	return []config.Setting{
+	return append([]config.Setting{
 		{Key: "sms.twilio.auth_token", Env: "FLARE_TWILIO_AUTH_TOKEN", Secret: true,
 			Help: "Twilio auth token; turns on POST /webhooks/twilio (with sms.twilio.public_url)", Value: config.String(&c.TwilioAuthToken)},
 		{Key: "sms.twilio.public_url", Env: "FLARE_TWILIO_PUBLIC_URL", Flag: "twilio-public-url",
@@ -93,7 +97,7 @@ func (c *Config) Settings() []config.Setting {
 			Help: "largest webhook request body", Value: config.Bytes(&c.MaxBody)},
 		{Key: "sms.distress_keywords", Env: "FLARE_SMS_DISTRESS_KEYWORDS", Flag: "sms-distress-keyword",
 			Help: "words that mark a message as a distress call", Value: config.Strings(&c.DistressKeywords)},
-	}
+	}, c.Replies.settings()...)
 }
 
 // Enabled reports whether any provider endpoint is configured.
@@ -138,6 +142,9 @@ func (c Config) validate() error {
 		if _, ok := vonageMethods[strings.ToLower(c.VonageSignatureMethod)]; !ok {
 			return fmt.Errorf("%w: FLARE_VONAGE_SIGNATURE_METHOD must be md5hash, md5, sha1, sha256 or sha512", ErrConfig)
 		}
+	}
+	if err := c.Replies.validate(c.TwilioAccountSID, c.TwilioAuthToken); err != nil {
+		return err
 	}
 	if c.MaxAge <= 0 || c.DedupeTTL <= 0 || c.MaxBody <= 0 {
 		return fmt.Errorf("%w: sms.max_age, sms.dedupe_ttl and sms.max_body must be positive", ErrConfig)

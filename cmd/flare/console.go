@@ -90,6 +90,12 @@ Commands:
                    with their inbox code (--recipients-file: every key-holder)
   replies ID       the case's replies and where each stands
   stop-contact ID  the kill switch: withdraw every unread reply, allow no more
+  reply ID --template NAME [--lang L] --sms-templates FILE
+                   propose one of the deployment's texts to an SMS or
+                   WhatsApp source who opted in; a second key-holder approves
+  approve ID REPLY --gateway-recipient R
+                   approve another key-holder's SMS/WhatsApp reply: it is
+                   sealed to the gateways and sent
 
 Each takes --identity FILE and --queue URL (or FLARE_IDENTITY, FLARE_QUEUE),
 and --json for machine-readable output.
@@ -109,7 +115,7 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		return runConsoleServe(ctx, a, args)
 	}
 	switch sub {
-	case "list", "show", "export", "save", "reply", "replies", "stop-contact":
+	case "list", "show", "export", "save", "reply", "replies", "stop-contact", "approve":
 	default:
 		return usageError("unknown console command %q", sub)
 	}
@@ -143,7 +149,7 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 		err = consoleShow(ctx, a, c, cfg, pos)
 	case "export":
 		err = consoleExport(ctx, a, c, cfg, pos)
-	case "reply", "replies", "stop-contact":
+	case "reply", "replies", "stop-contact", "approve":
 		err = consoleReplies(ctx, a, c, sub, cfg, pos)
 	default:
 		err = consoleSave(ctx, a, c, cfg, pos)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"filippo.io/age"
 
@@ -23,6 +24,10 @@ type replyConfig struct {
 	Name           string
 	Recipients     []string
 	RecipientsFile string
+	// SMS and WhatsApp replies (console_sms_reply.go).
+	Template          string
+	SMSTemplates      string
+	GatewayRecipients []string
 }
 
 func (c *replyConfig) settings() []config.Setting {
@@ -32,6 +37,9 @@ func (c *replyConfig) settings() []config.Setting {
 		{Key: "console.name", Env: "FLARE_CONSOLE_NAME", Flag: "name", Help: "reply: your name in the case's history (default: your public key)", Value: config.String(&c.Name)},
 		{Key: "recipients", Env: "FLARE_RECIPIENTS", Flag: "recipient", Help: "reply: every key-holder's age recipient, yours included (replies and their record are sealed to them); repeatable", Value: config.Strings(&c.Recipients)},
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "reply: file of every key-holder's recipient, one a line", Value: config.String(&c.RecipientsFile)},
+		{Key: "reply.template", Env: "", Flag: "template", Help: "reply: the deployment's SMS/WhatsApp template to propose (by name)", Value: config.String(&c.Template)},
+		{Key: "reply.sms_templates", Env: "FLARE_SMS_TEMPLATES", Flag: "sms-templates", Help: "reply: the gateway's config file (or any TOML file) holding sms.replies and the [sms.templates.NAME] tables", Value: config.String(&c.SMSTemplates)},
+		{Key: "gateway_recipients", Env: "FLARE_GATEWAY_RECIPIENTS", Flag: "gateway-recipient", Help: "approve: the outbound recipient of each gateway that may deliver the reply (flare gateway outbound-recipient); repeatable", Value: config.Strings(&c.GatewayRecipients)},
 	}
 }
 
@@ -79,9 +87,13 @@ func shortName(recipient string) string {
 	return recipient
 }
 
-// consoleReplies runs "reply", "replies" and "stop-contact".
+// consoleReplies runs "reply", "replies", "stop-contact" and "approve".
 func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string, cfg consoleConfig, pos []string) error {
-	if len(pos) != 1 {
+	if sub == "approve" {
+		if len(pos) != 2 {
+			return usageError("approve takes a tip id and a reply id")
+		}
+	} else if len(pos) != 1 {
 		return usageError("%s takes one tip id", sub)
 	}
 	e, err := c.Find(ctx, pos[0])
@@ -99,8 +111,16 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 	r := console.NewReplies(c.Queue(), sealer, c.Identities())
 	who := cfg.reply.who(c.Identities())
 	switch sub {
+	case "approve":
+		return approveSMSReply(ctx, a, r, c, item, cfg.reply, pos[1], who)
 	case "reply":
 		text := strings.TrimSpace(cfg.reply.Text)
+		if cfg.reply.Template != "" || isSMSChannel(e.Tip.Channel) {
+			if text != "" {
+				return fmt.Errorf("reply to a %s tip: %w: use --template NAME, not --text", safetext.Line(e.Tip.Channel), console.ErrTemplateOnly)
+			}
+			return proposeSMSReply(ctx, a, r, item, cfg.reply, who)
+		}
 		if text == "" {
 			return usageError("give the reply with --text")
 		}
@@ -145,6 +165,9 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 	}
 	if book.NoContact {
 		fmt.Fprintf(a.stdout, "Kill switch on (by %s): this source must not be contacted.\n", safetext.Line(book.NoContactBy))
+	}
+	if e.Tip.Channel == "whatsapp" {
+		fmt.Fprintln(a.stdout, whatsAppWindowLine(item, time.Now()))
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(a.stdout, "No replies yet.")

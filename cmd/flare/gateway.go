@@ -246,7 +246,12 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		Log:     log,
 		Gate:    channels.NewGate(core.Gate, nil),
 	}
-	chans, err := cfg.channels(deps)
+	outbox, err := gateway.NewOutbox(gateway.OutboxConfig{Queue: q, Identity: outbound, Log: log})
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	chans, err := cfg.channels(deps, outbox)
 	if err != nil {
 		q.Close()
 		return nil, err
@@ -266,7 +271,8 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 }
 
 // channels builds every enabled channel. The web intake is always on.
-func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error) {
+// outbox is where SMS and WhatsApp replies are delivered from.
+func (c *gatewayConfig) channels(deps channels.Deps, outbox *gateway.Outbox) ([]channels.Channel, error) {
 	w := web.New("web", deps, c.Web)
 	out := []channels.Channel{w}
 	if c.Onion.Enabled() {
@@ -293,6 +299,7 @@ func (c *gatewayConfig) channels(deps channels.Deps) ([]channels.Channel, error)
 		if err != nil {
 			return nil, fmt.Errorf("sms channel: %w", err)
 		}
+		ch.UseOutbox(outbox)
 		out = append(out, ch)
 	}
 	return out, nil
