@@ -216,6 +216,13 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		q.Close()
 		return nil, err
 	}
+	// The outbox opens replies sealed to this gateway's outbound identity,
+	// only to deliver them.
+	outbox, err := gateway.NewOutbox(gateway.OutboxConfig{Queue: q, Identity: outbound, Log: log})
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
 	deps := channels.Deps{
 		Sink:    intake,
 		Queue:   q,
@@ -223,6 +230,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		Catalog: catalog.New(core.Texts),
 		Log:     log,
 		Gate:    channels.NewGate(core.Gate, nil),
+		Outbox:  outbox,
 	}
 	chans, err := cfg.channels(deps)
 	if err != nil {
