@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/flarehq/flare/channels/telegram/telegramtest"
+	"github.com/flarehq/flare/crypto"
+	"github.com/flarehq/flare/gateway"
+	"github.com/flarehq/flare/queue"
+	"github.com/flarehq/flare/queue/backend"
 )
 
 // TestConsoleReplyTelegramCheckIn: a source files a tip through the bot; a
@@ -131,5 +138,94 @@ func waitUntil(t *testing.T, g *gatewayProc, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s; logs:\n%s", what, g.logs.Bytes())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestConsoleReplyTelegramNow: --now is taken only for a tip whose source
+// said it is safe to be messaged (Fields["contact.safe"] = "yes"); the
+// entry, opened with the gateway's identity, then says "now", carries the
+// chat and the case, and expires as --expires says. Everything refused
+// leaves the outbox empty.
+func TestConsoleReplyTelegramNow(t *testing.T) {
+	var safe, unsafe, web string
+	telegramTip := func(in *gateway.Intake, chat string, fields map[string]string) string {
+		d := in.NewDraft("telegram")
+		d.Tip().Text = "help"
+		d.Tip().Fields = fields
+		d.Tip().Reply = &crypto.ReplyAddress{Channel: "telegram", Address: chat}
+		rc, err := d.Submit(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc.QueueID
+	}
+	queueURL, kh := seedQueue(t, func(q queue.Queue, in *gateway.Intake, s *crypto.Sealer) {
+		safe = telegramTip(in, "4242001", map[string]string{"contact.safe": "yes"})
+		unsafe = telegramTip(in, "4242002", nil)
+		web = submitTip(t, in, "web tip", nil)
+	})
+	gwID, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--identity", kh.File, "--queue", queueURL, "--gateway-recipient", gwID.Recipient().String()}
+	outbox := func() []crypto.OutboxEntry {
+		q, err := backend.Open(context.Background(), queueURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		msgs, err := q.List(context.Background(), queue.StreamOutbox, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []crypto.OutboxEntry
+		for _, m := range msgs {
+			e, err := crypto.OpenOutbox(m.Body, gwID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, *e)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not said safe", []string{"console", "reply", unsafe, "--text", "hi", "--now"}, "safe"},
+		{"web tip", []string{"console", "reply", web, "--text", "hi", "--now"}, "--now is for Telegram"},
+		{"no expiry", []string{"console", "reply", safe, "--text", "hi", "--expires", "0s"}, "--expires"},
+		{"bad gateway recipient", []string{"console", "reply", safe, "--text", "hi", "--gateway-recipient", "age1nope"}, "--gateway-recipient"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runApp(t, nil, append(tt.args, base...)...)
+			if code == 0 || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want a refusal naming %q", code, stderr, tt.want)
+			}
+			if n := len(outbox()); n != 0 {
+				t.Fatalf("a refused reply left %d outbox entries", n)
+			}
+		})
+	}
+
+	code, stdout, stderr := runApp(t, nil, append([]string{"console", "reply", safe, "--text", "SAFE-NOW", "--now", "--expires", "2h"}, base...)...)
+	if code != 0 {
+		t.Fatalf("reply --now: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "on its way") {
+		t.Fatalf("reply --now said %q", stdout)
+	}
+	got := outbox()
+	if len(got) != 1 {
+		t.Fatalf("%d outbox entries, want 1", len(got))
+	}
+	e := got[0]
+	if e.When != crypto.DeliverNow || e.Address != "4242001" || e.Text != "SAFE-NOW" || e.Case != safe || e.Channel != "telegram" {
+		t.Fatalf("entry %+v", e)
+	}
+	if d := time.Until(e.Expires); d < 2*time.Hour || d > 3*time.Hour+time.Minute {
+		t.Fatalf("entry expires in %v, want 2h rounded up to the hour", d)
 	}
 }
