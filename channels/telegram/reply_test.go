@@ -95,6 +95,14 @@ func (r *replyRig) state(replyID string) string {
 	return string(v)
 }
 
+func (r *replyRig) outboxLen() int {
+	msgs, err := r.q.List(context.Background(), queue.StreamOutbox, "", 10)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return len(msgs)
+}
+
 // protectedSends are the sendMessage calls with protect_content.
 func protectedSends(srv *telegramtest.Server) []telegramtest.Call {
 	var out []telegramtest.Call
@@ -155,9 +163,8 @@ func TestReplyWaitsForCheckIn(t *testing.T) {
 				t.Fatalf("protected sends %+v, want the reply once", sends)
 			}
 			waitFor(t, "delivered state", func() bool { return r.state(e.ID) == string(gateway.Delivered) })
-			if msgs, _ := r.q.List(context.Background(), queue.StreamOutbox, "", 10); len(msgs) != 0 {
-				t.Fatalf("%d outbox entries left after delivery", len(msgs))
-			}
+			// The state is written first, then the entry deleted.
+			waitFor(t, "outbox entry deleted", func() bool { return r.outboxLen() == 0 })
 
 			r.deliver(r.srv.Text(src, answerText), "sendMessage", 1)
 			var tips []*crypto.Tip
@@ -246,9 +253,7 @@ func TestUncollectedReplyExpires(t *testing.T) {
 	e := r.put(src.ID, "EXPIRING-REPLY", crypto.DeliverAtCheckIn, "case-1")
 	r.clock.add(7*24*time.Hour + 2*time.Hour)
 	waitFor(t, "expired state", func() bool { return r.state(e.ID) == string(gateway.Expired) })
-	if msgs, _ := r.q.List(context.Background(), queue.StreamOutbox, "", 10); len(msgs) != 0 {
-		t.Fatalf("%d outbox entries left after expiry", len(msgs))
-	}
+	waitFor(t, "outbox entry deleted", func() bool { return r.outboxLen() == 0 })
 	r.deliver(r.srv.Text(src, "fertilizer"), "sendMessage", 1)
 	if n := len(protectedSends(r.srv)); n != 0 {
 		t.Fatalf("an expired reply was sent (%d)", n)
@@ -375,5 +380,35 @@ func TestCheckInConfig(t *testing.T) {
 				t.Fatalf("Validate = %v, want ok %v", err, tt.ok)
 			}
 		})
+	}
+}
+
+// Under the disguise, in webhook mode, the check-in word works without the
+// code word (the cover bot answers everything else), and a photo answered
+// after it goes through the guided report into the same case.
+func TestCheckInUnderDisguiseWebhook(t *testing.T) {
+	r := newReplyRig(t, harnessOpts{cfg: func(c *Config) {
+		c.Mode = ModeWebhook
+		c.WebhookSecret = testSecret
+		c.CodeWord = "basil"
+	}}, nil, "gw-a", 0)
+	src := telegramtest.User{ID: 733100446, FirstName: "Src", Language: "en"}
+	r.put(src.ID, "DISGUISED-REPLY", crypto.DeliverAtCheckIn, "case-d")
+
+	r.deliver(r.srv.Text(src, "hello"), "sendMessage", 1)
+	if got := r.lastBotText(src.ID); got != defaultTexts[txtCoverReply] || len(protectedSends(r.srv)) != 0 {
+		t.Fatalf("a message that is not the check-in got %q", got)
+	}
+	r.deliver(r.srv.Text(src, "/start fertilizer"), "sendMessage", 1)
+	if s := protectedSends(r.srv); len(s) != 1 || s[0].Params.Get("text") != "DISGUISED-REPLY" {
+		t.Fatalf("protected sends %+v", s)
+	}
+	// A photo is not a one-line answer: the guided report takes it, and
+	// its tip still joins the case.
+	r.deliver(r.srv.Photo(src, randomBytes(2000), "the building"), "sendMessage", 1)
+	r.deliver(r.srv.Text(src, "/send"), "sendMessage", 1)
+	tips := r.tips()
+	if len(tips) != 1 || tips[0].Fields[FieldCase] != "case-d" || len(tips[0].Attachments) != 1 {
+		t.Fatalf("tips %+v, want the photo in case-d", tips)
 	}
 }
