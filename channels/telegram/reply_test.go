@@ -412,3 +412,21 @@ func TestCheckInUnderDisguiseWebhook(t *testing.T) {
 		t.Fatalf("tips %+v, want the photo in case-d", tips)
 	}
 }
+
+// The reply's deletion is a timer in memory: a gateway that stops cleanly
+// deletes the reply and the check-in at once rather than leaving them.
+func TestReplyDeletedOnShutdown(t *testing.T) {
+	r := newReplyRig(t, harnessOpts{cfg: func(c *Config) { c.ReplyTTL = time.Hour }}, nil, "gw-a", 0)
+	src := telegramtest.User{ID: 733100447, FirstName: "Src", Language: "en"}
+	r.put(src.ID, "SHUTDOWN-REPLY", crypto.DeliverAtCheckIn, "case-s")
+	r.deliver(r.srv.Text(src, "fertilizer"), "sendMessage", 1)
+	if n := len(r.srv.Calls("deleteMessage")); n != 0 {
+		t.Fatalf("%d deletions before the hour", n)
+	}
+	r.stop()
+	for _, m := range r.srv.Messages(src.ID) {
+		if !m.Deleted {
+			t.Errorf("message %d (%q) left in the chat after a clean stop", m.ID, m.Text)
+		}
+	}
+}

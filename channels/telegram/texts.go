@@ -67,7 +67,8 @@ var defaultTexts = map[string]string{
 	txtTooManyFwd:    "No more forwarded messages fit in this message. Press Send, then start again for more.",
 	txtBusy:          "Too many people are writing just now. Press Send to send what you have, or try again in a few minutes.",
 	// A word the cover bot could be asked for: it says nothing of what
-	// it unlocks. One word, A-Z a-z 0-9 _ - only (it doubles as a
-	// /start payload), so translations keep to a Latin-script word.
+	// it unlocks. One word without spaces; typed, any script matches
+	// (case-insensitively), but only A-Z a-z 0-9 _ - also works as a
+	// t.me/<bot>?start=<word> link.
 	txtCheckinWord: "fertilizer",
 }
