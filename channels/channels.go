@@ -143,4 +143,34 @@ type Deps struct {
 	// rate, bytes per minute); nil means a gate of its own with
 	// DefaultGateConfig for each channel.
 	Gate *Gate
+	// Outbox holds replies from key-holders waiting for their source
+	// (Telegram, SMS); nil means this gateway delivers none.
+	Outbox Outbox
 }
+
+// Outbox is the gateway's outbox as a channel sees it: replies sealed to
+// this gateway, opened in memory only to deliver them. gateway.Outbox
+// implements it.
+type Outbox interface {
+	// Scan returns every entry this gateway can deliver and deletes those
+	// past their expiry.
+	Scan(ctx context.Context) ([]OutboxPending, error)
+	// For returns the entries waiting for one channel and address (a chat
+	// id, a phone number).
+	For(ctx context.Context, channel, address string) ([]OutboxPending, error)
+	// Deliver claims p, calls send, and on success records the reply as
+	// delivered and deletes it, so that it is delivered at most once
+	// across gateways. It returns ErrOutboxClaimed (wrapped or not) when
+	// another gateway holds or finished it.
+	Deliver(ctx context.Context, p OutboxPending, send func(context.Context, crypto.OutboxEntry) error) error
+}
+
+// OutboxPending is an outbox entry a gateway has opened.
+type OutboxPending struct {
+	QueueID string
+	Entry   crypto.OutboxEntry
+}
+
+// ErrOutboxClaimed means another gateway is delivering an outbox entry, or
+// already has.
+var ErrOutboxClaimed = errors.New("outbox entry claimed by another gateway")

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/flarehq/flare/channels"
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/queue"
 )
@@ -70,11 +71,9 @@ func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
 	return &Outbox{queue: cfg.Queue, identity: cfg.Identity, name: cfg.Name, lease: cfg.Lease, log: cfg.Log, now: cfg.Now}, nil
 }
 
-// Pending is an outbox entry this gateway can open.
-type Pending struct {
-	QueueID string
-	Entry   crypto.OutboxEntry
-}
+// Pending is an outbox entry this gateway can open. It is the channels'
+// type, so that channels reach the outbox through channels.Outbox.
+type Pending = channels.OutboxPending
 
 // ReplyState is what the console sees of a Telegram or SMS reply once it
 // has left the outbox.
@@ -148,7 +147,7 @@ func (o *Outbox) For(ctx context.Context, channel, address string) ([]Pending, e
 }
 
 // ErrClaimed means another gateway is delivering the entry, or already has.
-var ErrClaimed = errors.New("outbox entry claimed by another gateway")
+var ErrClaimed = channels.ErrOutboxClaimed
 
 // Deliver claims p, calls send, and on success records the reply as
 // delivered and deletes the entry. It returns ErrClaimed when another
@@ -243,3 +242,5 @@ func (o *Outbox) Refuse(ctx context.Context, p Pending, state ReplyState) error 
 	}
 	return o.finish(context.WithoutCancel(ctx), p.QueueID, p.Entry.ID, state)
 }
+
+var _ channels.Outbox = (*Outbox)(nil)

@@ -195,6 +195,29 @@ func (a *api) send(ctx context.Context, chatID int64, text string, kb *tgbotapi.
 	return sent.MessageID, nil
 }
 
+// sendProtected sends text with protect_content, so that Telegram's clients
+// do not let it be forwarded or saved, and returns the new message's id.
+// go-telegram-bot-api v5.5.1 has no field for it, so the request is built
+// by hand.
+func (a *api) sendProtected(ctx context.Context, chatID int64, text string) (int, error) {
+	ctx, cancel := withTimeout(ctx, callTimeout)
+	defer cancel()
+	params := tgbotapi.Params{}
+	params.AddNonZero64("chat_id", chatID)
+	params["text"] = text
+	params.AddBool("protect_content", true)
+	params.AddBool("disable_web_page_preview", true)
+	resp, err := a.bot(ctx).MakeRequest("sendMessage", params)
+	if err != nil {
+		return 0, a.hide(fmt.Errorf("sendMessage: %w", err))
+	}
+	var m tgbotapi.Message
+	if err := json.Unmarshal(resp.Result, &m); err != nil || m.MessageID == 0 {
+		return 0, fmt.Errorf("sendMessage: answer without a message id")
+	}
+	return m.MessageID, nil
+}
+
 func (a *api) edit(ctx context.Context, chatID int64, msgID int, text string, kb *tgbotapi.InlineKeyboardMarkup) error {
 	ctx, cancel := withTimeout(ctx, callTimeout)
 	defer cancel()

@@ -78,6 +78,9 @@ func New(cfg Config, deps channels.Deps) (*Channel, error) {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	deps.Catalog.AddDefaults(catalog.Fallback, defaultTexts)
+	if cfg.OutboxEvery <= 0 {
+		cfg.OutboxEvery = time.Minute
+	}
 	botID, _, _ := strings.Cut(cfg.Token, ":")
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Channel{
@@ -118,10 +121,15 @@ func (c *Channel) setHealth(ok bool, status string) {
 }
 
 // Run checks the token with getMe, then receives updates by long polling,
-// or registers the webhook, until ctx is done. On the way out, every draft
-// with something in it is sealed as it is.
+// or registers the webhook, until ctx is done; with an outbox, it also
+// sends "send now" replies and expires old ones (see outboxLoop). On the
+// way out, every draft with something in it is sealed as it is, and
+// pending deletions of receipts and replies run at once.
 func (c *Channel) Run(ctx context.Context) error {
 	defer c.shutdown()
+	if c.deps.Outbox != nil {
+		c.async(c.outboxLoop)
+	}
 	if err := c.retry(ctx, "getMe", func() error { _, err := c.api.getMe(ctx); return err }); err != nil {
 		return nil // ctx done
 	}

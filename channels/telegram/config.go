@@ -72,6 +72,17 @@ type Config struct {
 	RatePerMinute int
 	// PollTimeout is the long-polling timeout of getUpdates.
 	PollTimeout time.Duration
+	// CheckinWord, when set, is the word a source sends (or starts the
+	// bot with) to collect replies waiting for them, in every language;
+	// when empty, each language's catalogue text telegram.checkin_word is.
+	CheckinWord string
+	// ReplyTTL is how long a delivered reply, the check-in that collected
+	// it and the source's answers stay in the chat before the bot deletes
+	// them.
+	ReplyTTL time.Duration
+	// OutboxEvery is how often the channel scans the outbox for replies
+	// to send at once (a key-holder's "send now") and for expired ones.
+	OutboxEvery time.Duration
 }
 
 // DefaultConfig returns the defaults: long polling against Telegram's
@@ -88,6 +99,8 @@ func DefaultConfig() Config {
 		RateBurst:     20,
 		RatePerMinute: 30,
 		PollTimeout:   25 * time.Second,
+		ReplyTTL:      5 * time.Minute,
+		OutboxEvery:   time.Minute,
 	}
 }
 
@@ -124,6 +137,10 @@ func (c *Config) Settings() []config.Setting {
 			Help: "sustained updates per minute one chat may send", Value: config.Int(&c.RatePerMinute)},
 		{Key: "telegram.poll_timeout", Env: "FLARE_TELEGRAM_POLL_TIMEOUT", Flag: "telegram-poll-timeout",
 			Help: "long-polling timeout of getUpdates", Value: config.Duration(&c.PollTimeout)},
+		{Key: "telegram.checkin_word", Env: "FLARE_TELEGRAM_CHECKIN_WORD", Secret: true,
+			Help: "word a source sends (or starts the bot with) to collect replies (empty: each language's telegram.checkin_word text)", Value: config.String(&c.CheckinWord)},
+		{Key: "telegram.reply_ttl", Env: "FLARE_TELEGRAM_REPLY_TTL", Flag: "telegram-reply-ttl",
+			Help: "delete a delivered reply, the check-in and the source's answers after this long", Value: config.Duration(&c.ReplyTTL)},
 	}
 }
 
@@ -176,6 +193,15 @@ func (c Config) Validate() error {
 	}
 	if c.RateBurst < 1 || c.RatePerMinute < 1 {
 		return fmt.Errorf("%w: rate_burst and rate_per_minute must be at least 1", ErrConfig)
+	}
+	if c.CheckinWord != "" && (len(c.CheckinWord) > 64 || !payloadRE.MatchString(c.CheckinWord)) {
+		return fmt.Errorf("%w: the check-in word must be 1-64 characters A-Z a-z 0-9 _ - (it is also a deep-link payload)", ErrConfig)
+	}
+	if c.CheckinWord != "" && strings.EqualFold(c.CheckinWord, c.CodeWord) {
+		return fmt.Errorf("%w: the check-in word must differ from the code word", ErrConfig)
+	}
+	if c.ReplyTTL <= 0 || c.ReplyTTL > 47*time.Hour {
+		return fmt.Errorf("%w: reply_ttl must be positive and under 47h (Telegram lets a bot delete its messages for 48 hours)", ErrConfig)
 	}
 	if c.MaxFileBytes <= 0 || c.ReceiptTTL < 0 || c.PollTimeout < 0 {
 		return fmt.Errorf("%w: max_file_bytes must be positive, receipt_ttl and poll_timeout not negative", ErrConfig)

@@ -25,6 +25,15 @@ func (s *session) handle(ev event) {
 		s.handleEdit(m)
 		return
 	}
+	// A check-in, and an answer after one, are deleted on their own
+	// timer (ReplyTTL), so they are not noted for the wipe.
+	if s.isCheckIn(m) {
+		s.checkIn(ctx, m)
+		return
+	}
+	if s.stage == stageAnswer && s.answer(ctx, m) {
+		return
+	}
 	s.noteID(m.MessageID)
 	s.noteSender(m)
 	if s.stage == stageCover {

@@ -24,6 +24,7 @@ import (
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/gateway"
 	"github.com/flarehq/flare/internal/testkit"
+	"github.com/flarehq/flare/queue"
 )
 
 // harness runs one Telegram channel against a fake Bot API server, with a
@@ -52,6 +53,8 @@ type harnessOpts struct {
 	queueURL  string // "" for the embedded store in the harness's data dir
 	limits    channels.Limits
 	noRun     bool
+	// outbox, when set, builds the channel's outbox on the harness's queue.
+	outbox func(q queue.Queue) channels.Outbox
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -105,7 +108,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	ch, err := New(cfg, channels.Deps{Sink: intake, Queue: q, Hasher: hasher, Catalog: cat, Log: log})
+	deps := channels.Deps{Sink: intake, Queue: q, Hasher: hasher, Catalog: cat, Log: log}
+	if o.outbox != nil {
+		deps.Outbox = o.outbox(q)
+	}
+	ch, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

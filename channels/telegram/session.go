@@ -23,6 +23,7 @@ const (
 	stageLang                 // language keyboard shown
 	stageKind                 // report-kind keyboard shown
 	stageCollect              // taking text, media and a location
+	stageAnswer               // replies delivered at a check-in: text is an answer in their case
 )
 
 // sessionTimeout bounds one step of a session (a download, a submit).
@@ -56,6 +57,10 @@ type session struct {
 	done     bool
 	started  time.Time
 	held     int64 // bytes of the channel's draft memory this draft holds (see hold)
+	// answerCase is the console's case key of the replies delivered at
+	// this conversation's check-in; tips sealed after it join that case
+	// (Fields["case"]).
+	answerCase string
 }
 
 // textPart is one message's text or caption, kept by message id so that an
@@ -98,6 +103,7 @@ func (s *session) reset() {
 	s.sender = crypto.Sender{}
 	s.added = false
 	s.done = false
+	s.answerCase = ""
 	s.started = s.c.now()
 }
 
@@ -231,6 +237,12 @@ func (s *session) seal(ctx context.Context) bool {
 	t.Location = s.location
 	t.People = s.people
 	t.Fields = s.fields
+	if s.answerCase != "" {
+		if t.Fields == nil {
+			t.Fields = map[string]string{}
+		}
+		t.Fields[FieldCase] = s.answerCase
+	}
 	sender := s.sender
 	t.Sender = &sender
 	t.Reply = &crypto.ReplyAddress{Channel: Name, Address: strconv.FormatInt(s.chatID, 10)}

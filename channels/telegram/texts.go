@@ -30,6 +30,9 @@ const (
 	txtTooManyPeople = "telegram.too_many_people"
 	txtTooManyFwd    = "telegram.too_many_forwards"
 	txtBusy          = "telegram.busy"
+	// txtCheckinWord is not shown: it is the word a source sends to
+	// collect replies, per language, unless telegram.checkin_word is set.
+	txtCheckinWord = "telegram.checkin_word"
 )
 
 // defaultTexts are the English defaults. They are deliberately plain: a
@@ -63,4 +66,9 @@ var defaultTexts = map[string]string{
 	txtTooManyPeople: "No more contacts fit in this message. Press Send, then start again for more.",
 	txtTooManyFwd:    "No more forwarded messages fit in this message. Press Send, then start again for more.",
 	txtBusy:          "Too many people are writing just now. Press Send to send what you have, or try again in a few minutes.",
+	// A word the cover bot could be asked for: it says nothing of what
+	// it unlocks. One word without spaces; typed, any script matches
+	// (case-insensitively), but only A-Z a-z 0-9 _ - also works as a
+	// t.me/<bot>?start=<word> link.
+	txtCheckinWord: "fertilizer",
 }

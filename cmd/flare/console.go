@@ -87,7 +87,9 @@ Commands:
   serve            the triage console in your browser, on 127.0.0.1
                    (flare console serve --help for its flags)
   reply ID --text T   reply to the source of a web or onion tip: they read it
-                   with their inbox code (--recipients-file: every key-holder)
+                   with their inbox code (--recipients-file: every key-holder);
+                   of a Telegram tip: it waits for their check-in
+                   (--gateway-recipient R, repeatable; --now; --expires 168h)
   replies ID       the case's replies and where each stands
   stop-contact ID  the kill switch: withdraw every unread reply, allow no more
   reply ID --template NAME [--lang L] --sms-templates FILE
@@ -121,6 +123,7 @@ func runConsole(ctx context.Context, a *app, args []string) error {
 	}
 	var cfg consoleConfig
 	cfg.Queue = "file:" + filepath.Join(defaultDataDir(a.environ, "flare-data"), "flare.db")
+	cfg.reply.Expires = defaultReplyExpiry
 	pos, err := config.Load("console "+sub, cfg.settings(), interleave(args), a.environ, a.stdout)
 	if err != nil {
 		return err
@@ -180,7 +183,8 @@ func interleave(args []string) []string {
 		if strings.HasPrefix(s, "-") {
 			flags = append(flags, s)
 			name := strings.TrimLeft(s, "-")
-			if !strings.Contains(name, "=") && name != "json" && i+1 < len(args) {
+			// Boolean flags (--json, --now) take no value after them.
+			if !strings.Contains(name, "=") && name != "json" && name != "now" && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

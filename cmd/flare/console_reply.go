@@ -25,10 +25,26 @@ type replyConfig struct {
 	Recipients     []string
 	RecipientsFile string
 	// SMS and WhatsApp replies (console_sms_reply.go).
-	Template          string
-	SMSTemplates      string
+	Template     string
+	SMSTemplates string
+	// GatewayRecipients are the outbound recipients of the gateways that
+	// deliver Telegram replies, as the key-holder configured them; never
+	// read from the queue, which anyone with write access could change.
 	GatewayRecipients []string
+	// Now sends a Telegram reply without waiting for the source's check-in;
+	// allowed only when the tip says it is safe to be messaged.
+	Now bool
+	// Expires is how long an uncollected Telegram reply waits.
+	Expires time.Duration
 }
+
+// defaultReplyExpiry is how long an uncollected Telegram reply waits.
+const defaultReplyExpiry = 7 * 24 * time.Hour
+
+// fieldContactSafe is the tip field by which a source says they may be
+// messaged at any time ("yes"); only then may a key-holder send a reply
+// without waiting for their check-in (--now).
+const fieldContactSafe = "contact.safe"
 
 func (c *replyConfig) settings() []config.Setting {
 	return []config.Setting{
@@ -39,7 +55,9 @@ func (c *replyConfig) settings() []config.Setting {
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "reply: file of every key-holder's recipient, one a line", Value: config.String(&c.RecipientsFile)},
 		{Key: "reply.template", Env: "", Flag: "template", Help: "reply: the deployment's SMS/WhatsApp template to propose (by name)", Value: config.String(&c.Template)},
 		{Key: "reply.sms_templates", Env: "FLARE_SMS_TEMPLATES", Flag: "sms-templates", Help: "reply: the gateway's config file (or any TOML file) holding sms.replies and the [sms.templates.NAME] tables", Value: config.String(&c.SMSTemplates)},
-		{Key: "gateway_recipients", Env: "FLARE_GATEWAY_RECIPIENTS", Flag: "gateway-recipient", Help: "approve: the outbound recipient of each gateway that may deliver the reply (flare gateway outbound-recipient); repeatable", Value: config.Strings(&c.GatewayRecipients)},
+		{Key: "gateway_recipients", Env: "FLARE_GATEWAY_RECIPIENTS", Flag: "gateway-recipient", Help: "reply, approve: a gateway's outbound recipient (from `flare gateway outbound-recipient`); Telegram and SMS replies are sealed to these gateways only; repeatable, comma-separated in the environment", Value: config.Strings(&c.GatewayRecipients)},
+		{Key: "reply.now", Env: "", Flag: "now", Help: "reply: send a Telegram reply at once instead of at the source's next check-in (only if the tip says it is safe to be messaged)", Value: config.Bool(&c.Now)},
+		{Key: "reply.expires", Env: "", Flag: "expires", Help: "reply: delete an uncollected Telegram reply after this long (default 168h, 7 days)", Value: config.Duration(&c.Expires)},
 	}
 }
 
@@ -124,8 +142,14 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 		if text == "" {
 			return usageError("give the reply with --text")
 		}
+		if e.Tip.Channel == "telegram" {
+			return replyTelegram(ctx, a, c, r, item, cfg.reply, text, who)
+		}
 		if e.Tip.Channel != "web" && e.Tip.Channel != "onion" {
-			return fmt.Errorf("reply to a %s tip: %w: only web and onion sources can be answered so far, through their inbox", safetext.Line(e.Tip.Channel), console.ErrReplyChannel)
+			return fmt.Errorf("reply to a %s tip: %w: only web, onion and Telegram sources can be answered so far", safetext.Line(e.Tip.Channel), console.ErrReplyChannel)
+		}
+		if cfg.reply.Now {
+			return usageError("--now is for Telegram replies; a web or onion source reads replies in their inbox")
 		}
 		sent, err := r.SendWeb(ctx, item, text, cfg.reply.Lang, who)
 		if err != nil {
@@ -179,6 +203,64 @@ func consoleReplies(ctx context.Context, a *app, c *console.Console, sub string,
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Written.Format("2006-01-02 15h"), safetext.Line(s.By), s.Channel, s.State, preview(s.Text, 60))
 	}
 	return tw.Flush()
+}
+
+// gatewayRecipients parses the configured gateway outbound recipients.
+func (c *replyConfig) gatewayRecipients() ([]age.Recipient, error) {
+	var out []age.Recipient
+	for _, v := range c.GatewayRecipients {
+		for _, s := range strings.Split(v, ",") {
+			if strings.TrimSpace(s) == "" {
+				continue
+			}
+			r, err := crypto.ParseRecipient(s)
+			if err != nil {
+				return nil, usageError("--gateway-recipient: %v", err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// replyTelegram puts a reply to a Telegram source in the outbox, sealed to
+// the configured gateways: it waits for the source's check-in, or, with
+// --now and a tip that says it is safe, goes at once.
+func replyTelegram(ctx context.Context, a *app, c *console.Console, r *console.Replies, item *console.Item, cfg replyConfig, text, who string) error {
+	gateways, err := cfg.gatewayRecipients()
+	if err != nil {
+		return err
+	}
+	if len(gateways) == 0 {
+		return usageError("a Telegram reply is sealed to the gateways that deliver it: give each one's outbound recipient with --gateway-recipient or FLARE_GATEWAY_RECIPIENTS (run `flare gateway outbound-recipient --data-dir DIR` on the gateway)")
+	}
+	reply := item.Tip.Reply
+	if reply == nil || reply.Channel != "telegram" || strings.TrimSpace(reply.Address) == "" {
+		return fmt.Errorf("reply: %w: this tip carries no Telegram chat to answer", console.ErrReplyChannel)
+	}
+	when := crypto.DeliverAtCheckIn
+	if cfg.Now {
+		if item.Tip.Fields[fieldContactSafe] != "yes" {
+			return fmt.Errorf("reply: refused --now: the source did not say it is safe to message them (tip field %s); the reply can wait for their check-in instead", fieldContactSafe)
+		}
+		when = crypto.DeliverNow
+	}
+	if cfg.Expires <= 0 {
+		return usageError("--expires must be positive (e.g. 168h)")
+	}
+	expires := time.Now().Add(cfg.Expires)
+	sent, err := r.SendOutbox(ctx, c.Queue(), item, gateways, crypto.OutboxEntry{
+		Channel: "telegram", Address: reply.Address, Text: text, Lang: cfg.Lang, When: when, Expires: expires,
+	}, who)
+	if err != nil {
+		return err
+	}
+	if when == crypto.DeliverNow {
+		fmt.Fprintf(a.stdout, "Reply %s is on its way to the source's Telegram chat. If nobody delivers it, it is deleted after %s.\n", sent.ID, cfg.Expires)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "Reply %s waits until the source checks in on Telegram (sends the check-in word). If they do not within %s, it is deleted.\n", sent.ID, cfg.Expires)
+	return nil
 }
 
 func countCancelled(b console.Book) int {

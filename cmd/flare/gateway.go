@@ -237,6 +237,13 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		q.Close()
 		return nil, err
 	}
+	// The outbox opens replies sealed to this gateway's outbound identity,
+	// only to deliver them.
+	outbox, err := gateway.NewOutbox(gateway.OutboxConfig{Queue: q, Identity: outbound, Log: log})
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
 	deps := channels.Deps{
 		Inbox:   inbox.New(q, core.InboxConfig()),
 		Sink:    intake,
@@ -245,11 +252,7 @@ func openGateway(ctx context.Context, cfg *gatewayConfig, log *slog.Logger) (*ru
 		Catalog: texts,
 		Log:     log,
 		Gate:    channels.NewGate(core.Gate, nil),
-	}
-	outbox, err := gateway.NewOutbox(gateway.OutboxConfig{Queue: q, Identity: outbound, Log: log})
-	if err != nil {
-		q.Close()
-		return nil, err
+		Outbox:  outbox,
 	}
 	chans, err := cfg.channels(deps, outbox)
 	if err != nil {
