@@ -16,17 +16,19 @@ import (
 // consoleServeConfig is the settings of "flare console serve".
 type consoleServeConfig struct {
 	keyholderConfig
-	Recipients     []string
-	RecipientsFile string
-	Name           string
-	Listen         string
-	AllowRemote    bool
-	TLSCert        string
-	TLSKey         string
+	GatewayRecipients []string
+	Recipients        []string
+	RecipientsFile    string
+	Name              string
+	Listen            string
+	AllowRemote       bool
+	TLSCert           string
+	TLSKey            string
 }
 
 func (c *consoleServeConfig) settings() []config.Setting {
 	return append(c.keyholderConfig.settings(), []config.Setting{
+		{Key: "gateway_recipients", Env: "FLARE_GATEWAY_RECIPIENTS", Flag: "gateway-recipient", Help: "the outbound recipient of each gateway that may deliver Telegram and SMS replies (flare gateway outbound-recipient); repeatable", Value: config.Strings(&c.GatewayRecipients)},
 		{Key: "recipients", Env: "FLARE_RECIPIENTS", Flag: "recipient", Help: "every key-holder's age recipient, yours included: triage notes are sealed to them; repeatable", Value: config.Strings(&c.Recipients)},
 		{Key: "recipients_file", Env: "FLARE_RECIPIENTS_FILE", Flag: "recipients-file", Help: "file of every key-holder's recipient, one a line (the gateway's recipients file)", Value: config.String(&c.RecipientsFile)},
 		{Key: "console.name", Env: "FLARE_CONSOLE_NAME", Flag: "name", Help: "your name in triage notes and history (default: your public key)", Value: config.String(&c.Name)},
@@ -58,6 +60,10 @@ func runConsoleServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	gatewayRecipients, err := parseGatewayRecipients(cfg.GatewayRecipients)
+	if err != nil {
+		return err
+	}
 	ids, err := crypto.LoadIdentities(cfg.Identity, a.passphrase)
 	if err != nil {
 		return err
@@ -76,16 +82,17 @@ func runConsoleServe(ctx context.Context, a *app, args []string) error {
 	}
 	defer q.Close()
 	return web.Serve(ctx, web.Config{
-		Queue:       q,
-		Identities:  ids,
-		GatewayKeys: keys,
-		Recipients:  recipients,
-		Name:        cfg.Name,
-		Listen:      cfg.Listen,
-		AllowRemote: cfg.AllowRemote,
-		TLSCert:     cfg.TLSCert,
-		TLSKey:      cfg.TLSKey,
-		Out:         a.stdout,
-		Log:         log,
+		Queue:             q,
+		Identities:        ids,
+		GatewayKeys:       keys,
+		GatewayRecipients: gatewayRecipients,
+		Recipients:        recipients,
+		Name:              cfg.Name,
+		Listen:            cfg.Listen,
+		AllowRemote:       cfg.AllowRemote,
+		TLSCert:           cfg.TLSCert,
+		TLSKey:            cfg.TLSKey,
+		Out:               a.stdout,
+		Log:               log,
 	})
 }

@@ -214,6 +214,8 @@ type tipBody struct {
 	Statuses []triage.Status
 	// HistoryDamaged counts history entries that could not be read.
 	HistoryDamaged int
+	// Replies is the reply panel.
+	Replies replyPanel
 }
 
 type draft struct {
@@ -229,6 +231,8 @@ func (s *Server) tipPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body.Saved = r.URL.Query().Get("saved") == "1"
+	body.Replies = s.replyPanelFor(r.Context(), body.Item)
+	body.Replies.Sent = r.URL.Query().Get("replied") == "1"
 	if err := s.triage.MarkSeen(r.Context(), body.Item.Key); err != nil {
 		s.log.Warn("console could not mark a tip as read", "err", err)
 	}

@@ -35,6 +35,11 @@ type Config struct {
 	// gateways: a tip not signed by one of them is shown as forged. Empty
 	// means every tip is shown as unverified.
 	GatewayKeys []crypto.GatewayKey
+	// GatewayRecipients are the outbound recipients of the gateways that
+	// may deliver Telegram and SMS replies (flare gateway
+	// outbound-recipient); never keys read from the queue. Empty means
+	// the reply panel offers web and onion inbox replies only.
+	GatewayRecipients []age.Recipient
 	// Recipients are every key-holder's recipients, this one's included:
 	// triage state is sealed to them. Empty means the recipients of
 	// Identities (only this key-holder could read the triage state).
@@ -60,6 +65,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	con     *console.Console
+	replies *console.Replies
 	triage  *triage.Store
 	me      string // this key-holder's name
 	pubkeys []string
@@ -133,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 	return &Server{
 		cfg:     cfg,
 		con:     console.New(cfg.Queue, cfg.Identities...).TrustGateways(cfg.GatewayKeys...),
+		replies: console.NewReplies(cfg.Queue, sealer, cfg.Identities),
 		triage:  store,
 		me:      name,
 		pubkeys: pubkeys,
@@ -303,6 +310,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /tip/{key}/att/{n}/image", s.authed(s.attachmentImage))
 	mux.Handle("GET /tip/{key}/att/{n}/file", s.authed(s.attachmentFile))
 	mux.Handle("POST /tip/{key}/export", s.authed(s.exportPost))
+	mux.Handle("POST /tip/{key}/reply", s.authed(s.replyPost))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "Not found", "There is no such page in the console.")
 	})
