@@ -37,43 +37,7 @@ func TestConsoleServe(t *testing.T) {
 		t.Fatal(status)
 	}
 
-	cmd := exec.Command(flareBin, "console", "serve", "--identity", identity, "--queue", queueURL,
-		"--recipients-file", rfile, "--name", "alice")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr testkit.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		re := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/login\?token=\S+$`)
-		for sc.Scan() {
-			if re.MatchString(sc.Text()) {
-				urls <- sc.Text()
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	var signIn string
-	select {
-	case signIn = <-urls:
-	case err := <-done:
-		t.Fatalf("console serve exited: %v\n%s", err, string(stderr.Bytes()))
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no sign-in URL printed\n%s", string(stderr.Bytes()))
-	}
+	signIn, stderr := startConsoleServe(t, "--identity", identity, "--queue", queueURL, "--recipients-file", rfile, "--name", "alice")
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
@@ -197,4 +161,48 @@ func TestConsoleServePassphraseIdentity(t *testing.T) {
 	if !strings.Contains(string(body), "locked in room 4") {
 		t.Fatalf("inbox after unlocking:\n%s", body)
 	}
+}
+
+// startConsoleServe runs flare console serve with args until the test ends
+// (stopped by its PID) and returns the sign-in URL it printed and what it
+// writes to standard error.
+func startConsoleServe(t *testing.T, args ...string) (string, *testkit.Buffer) {
+	t.Helper()
+	cmd := exec.Command(flareBin, append([]string{"console", "serve"}, args...)...)
+	stdout, _ := cmd.StdoutPipe()
+	stderr := &testkit.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/login\?token=\S+$`)
+		for sc.Scan() {
+			if re.MatchString(sc.Text()) {
+				urls <- sc.Text()
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case signIn := <-urls:
+		return signIn, stderr
+	case err := <-done:
+		t.Fatalf("console serve exited: %v\n%s", err, stderr.Bytes())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no sign-in URL printed\n%s", stderr.Bytes())
+	}
+	return "", nil
 }

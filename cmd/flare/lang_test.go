@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,17 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flarehq/flare/channels/telegram/telegramtest"
-	"github.com/flarehq/flare/internal/testkit"
 )
 
 // Burmese typed on a Zawgyi keyboard: "ကျေးဇူးပြု၍ ကယ်ပါ" (please, save me)
@@ -98,42 +93,7 @@ func TestZawgyiInEveryChannelAndConsole(t *testing.T) {
 	}
 
 	// The triage console shows the same.
-	cmd := exec.Command(flareBin, "console", "serve", "--identity", identity, "--queue", queueURL, "--name", "alice")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr testkit.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		re := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/login\?token=\S+$`)
-		for sc.Scan() {
-			if re.MatchString(sc.Text()) {
-				urls <- sc.Text()
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	var signIn string
-	select {
-	case signIn = <-urls:
-	case err := <-done:
-		t.Fatalf("console serve exited: %v\n%s", err, stderr.Bytes())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no sign-in URL\n%s", stderr.Bytes())
-	}
+	signIn, _ := startConsoleServe(t, "--identity", identity, "--queue", queueURL, "--name", "alice")
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 	if resp, err := c.Get(signIn); err != nil {
