@@ -31,7 +31,7 @@ func TestExampleConfigUpToDate(t *testing.T) {
 	cfg := defaultGatewayConfig()
 	for _, s := range cfg.settings() {
 		name := s.Key[strings.LastIndex(s.Key, ".")+1:]
-		if !strings.Contains(got, s.Help) || !regexp.MustCompile(`(?m)^#?\[?"?`+regexp.QuoteMeta(name)).MatchString(got) {
+		if !strings.Contains(got, s.Help) || !regexp.MustCompile(`(?m)^#?\[?"?(`+regexp.QuoteMeta(name)+`|`+regexp.QuoteMeta(s.Key)+`)`).MatchString(got) {
 			t.Errorf("setting %s missing from the example", s.Key)
 		}
 		if s.Env != "" && !strings.Contains(got, "variable "+s.Env) {
