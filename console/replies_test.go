@@ -17,11 +17,7 @@ import (
 
 func TestWebRepliesAndKillSwitch(t *testing.T) {
 	ctx := context.Background()
-	store, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "flare.db"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openReplyStore(t)
 	alice, _ := age.GenerateX25519Identity()
 	bob, _ := age.GenerateX25519Identity()
 	sealer, err := crypto.NewSealer(alice.Recipient(), bob.Recipient())
@@ -101,11 +97,7 @@ func TestWebRepliesAndKillSwitch(t *testing.T) {
 
 func TestOutboxRepliesApprovalAndKillSwitch(t *testing.T) {
 	ctx := context.Background()
-	store, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "flare.db"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openReplyStore(t)
 	alice, _ := age.GenerateX25519Identity()
 	gw, _ := age.GenerateX25519Identity()
 	sealer, _ := crypto.NewSealer(alice.Recipient())
@@ -181,4 +173,16 @@ func TestOutboxRepliesApprovalAndKillSwitch(t *testing.T) {
 	if _, err := r.ProposeSMS(ctx, sms, "sms", "received", "km", "x", "alice"); !errors.Is(err, ErrNoContact) {
 		t.Fatalf("proposal after the kill switch: %v", err)
 	}
+}
+
+// openReplyStore opens a fresh embedded store for a reply test, closed
+// when the test ends.
+func openReplyStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	store, err := embedded.Open(context.Background(), filepath.Join(t.TempDir(), "flare.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }

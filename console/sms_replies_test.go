@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/flarehq/flare/crypto"
 	"github.com/flarehq/flare/queue"
-	"github.com/flarehq/flare/queue/embedded"
 )
 
 // TestSMSReplyRules checks what the console refuses before an SMS or
@@ -20,11 +18,7 @@ import (
 // last message; and that a WhatsApp reply expires with the window.
 func TestSMSReplyRules(t *testing.T) {
 	ctx := context.Background()
-	store, err := embedded.Open(ctx, filepath.Join(t.TempDir(), "flare.db"), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openReplyStore(t)
 	alice, _ := age.GenerateX25519Identity()
 	gw, _ := age.GenerateX25519Identity()
 	sealer, _ := crypto.NewSealer(alice.Recipient())

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"github.com/flarehq/flare/internal/testbrowser"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,22 +62,6 @@ func newTab(t *testing.T, root context.Context) context.Context {
 		t.Fatal(err)
 	}
 	return ctx
-}
-
-func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func js[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
 }
 
 // historyStep goes back (-1) or forward (+1) in the tab's history without
@@ -173,26 +158,26 @@ func TestFormInChromium(t *testing.T) {
 		start := time.Now()
 		defer func() { t.Logf("22 languages in %s", time.Since(start)) }()
 		for _, lang := range catalog.Supported {
-			run(t, ctx, chromedp.Navigate(f.srv.URL+"/?lang="+lang), chromedp.WaitVisible(chromedp.CSS("#send")))
-			bottom := js[float64](t, ctx, `document.querySelector("#send").getBoundingClientRect().bottom`)
+			testbrowser.Do(t, ctx, chromedp.Navigate(f.srv.URL+"/?lang="+lang), chromedp.WaitVisible(chromedp.CSS("#send")))
+			bottom := testbrowser.Eval[float64](t, ctx, `document.querySelector("#send").getBoundingClientRect().bottom`)
 			if bottom > 740 {
 				t.Errorf("%s: the Send button ends at %.0fpx, below a 740px screen", lang, bottom)
 			}
-			if w := js[float64](t, ctx, `document.documentElement.scrollWidth`); w > 360 {
+			if w := testbrowser.Eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 360 {
 				t.Errorf("%s: the page is %.0fpx wide on a 360px screen", lang, w)
 			}
-			if got := js[string](t, ctx, `document.querySelector("#send").textContent`); got != cat.Text(lang, "web.send") {
+			if got := testbrowser.Eval[string](t, ctx, `document.querySelector("#send").textContent`); got != cat.Text(lang, "web.send") {
 				t.Errorf("%s: Send button says %q", lang, got)
 			}
 			shot(t, ctx, lang)
 		}
-		run(t, ctx, chromedp.Navigate(f.srv.URL+"/?lang=km"), chromedp.WaitVisible(chromedp.CSS("#send")))
+		testbrowser.Do(t, ctx, chromedp.Navigate(f.srv.URL+"/?lang=km"), chromedp.WaitVisible(chromedp.CSS("#send")))
 		shot(t, ctx, "km-full")
 	})
 
 	t.Run("Back after sending shows an empty form", func(t *testing.T) {
 		ctx := newTab(t, root)
-		run(t, ctx,
+		testbrowser.Do(t, ctx,
 			chromedp.Navigate(f.srv.URL+"/?lang=en"), chromedp.WaitVisible(chromedp.CSS("#message")),
 			chromedp.Click(chromedp.CSS(`input[value="distress"]`)),
 			chromedp.SendKeys(chromedp.CSS("#message"), "they moved us to building C"),
@@ -205,31 +190,31 @@ func TestFormInChromium(t *testing.T) {
 		before := len(f.tips(t))
 		empty := func(when string) {
 			t.Helper()
-			state := js[string](t, ctx, `[document.querySelector("#message").value, document.querySelector("#place").value,
+			state := testbrowser.Eval[string](t, ctx, `[document.querySelector("#message").value, document.querySelector("#place").value,
 				document.querySelector("#people").value, document.querySelectorAll("input[name=kind]:checked").length,
 				document.querySelector("#file").files.length].join("|")`)
 			if state != "|||0|0" {
 				t.Errorf("%s: the form came back filled: %q", when, state)
 			}
 		}
-		run(t, ctx, historyStep(-1))
+		testbrowser.Do(t, ctx, historyStep(-1))
 		waitJS(t, ctx, `document.readyState == "complete" && document.querySelector("#message") !== null`)
 		shot(t, ctx, "en-after-back")
 		empty("after Back")
 		// Forward to the sent page: Chromium will not show it again
 		// without sending it again, and says so instead.
-		run(t, ctx, historyStep(+1))
+		testbrowser.Do(t, ctx, historyStep(+1))
 		shot(t, ctx, "en-after-forward")
-		if strings.Contains(js[string](t, ctx, `document.body.innerText`), "building C") {
+		if strings.Contains(testbrowser.Eval[string](t, ctx, `document.body.innerText`), "building C") {
 			t.Error("Forward brought the message back")
 		}
 		// After an error page chromedp's DOM queries lose the frame, so
 		// the rest of this tab is driven by script evaluation only.
-		run(t, ctx, historyStep(-1))
+		testbrowser.Do(t, ctx, historyStep(-1))
 		waitJS(t, ctx, `document.readyState == "complete" && document.querySelector("#message") !== null`)
 		empty("after Back, Forward, Back")
 		// Sending what Back shows must not file the old message again.
-		js[bool](t, ctx, `document.querySelector("#send").click(), true`)
+		testbrowser.Eval[bool](t, ctx, `document.querySelector("#send").click(), true`)
 		time.Sleep(500 * time.Millisecond)
 		waitJS(t, ctx, `document.readyState == "complete" && document.querySelector("#send") !== null`)
 		if got := len(f.tips(t)); got != before {
@@ -237,8 +222,8 @@ func TestFormInChromium(t *testing.T) {
 		}
 		// A tab opened on the address again (as a reopened tab is) is empty.
 		tab := newTab(t, root)
-		run(t, tab, chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#message")))
-		if v := js[string](t, tab, `document.querySelector("#message").value + document.querySelector("#place").value`); v != "" {
+		testbrowser.Do(t, tab, chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#message")))
+		if v := testbrowser.Eval[string](t, tab, `document.querySelector("#message").value + document.querySelector("#place").value`); v != "" {
 			t.Errorf("a new tab shows %q", v)
 		}
 		tips := f.tips(t)
@@ -253,7 +238,7 @@ func TestFormInChromium(t *testing.T) {
 			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 			return chromedp.Void{}, err
 		}
-		run(t, tab, noJS, chromedp.EmulateViewport(360, 740), chromedp.Navigate(f.srv.URL+"/?lang=th"), chromedp.WaitVisible(chromedp.CSS("a.exit")),
+		testbrowser.Do(t, tab, noJS, chromedp.EmulateViewport(360, 740), chromedp.Navigate(f.srv.URL+"/?lang=th"), chromedp.WaitVisible(chromedp.CSS("a.exit")),
 			chromedp.SendKeys(chromedp.CSS("#message"), "ช่วยด้วย"),
 			chromedp.Click(chromedp.CSS("a.exit")), chromedp.WaitVisible(chromedp.CSS("#weather")))
 		loc, _ := chromedp.Run(tab, chromedp.Location())

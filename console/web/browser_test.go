@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"github.com/flarehq/flare/internal/testbrowser"
 	"net/http"
 	"os"
 	"os/exec"
@@ -92,22 +93,6 @@ func (b *browser) requests() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.reqs...)
-}
-
-func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
 }
 
 func text(t *testing.T, ctx context.Context, sel string) string {
@@ -248,8 +233,8 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 	tabA := b.tab(t)
 
 	t.Run("inbox in urgency order", func(t *testing.T) {
-		do(t, tabA, chromedp.Navigate(ra.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
-		kinds := eval[[]string](t, tabA, `Array.from(document.querySelectorAll("#inbox tbody tr .badge")).map(e => e.textContent)`)
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+		kinds := testbrowser.Eval[[]string](t, tabA, `Array.from(document.querySelectorAll("#inbox tbody tr .badge")).map(e => e.textContent)`)
 		if len(kinds) != 6 || kinds[0] != "distress" || kinds[1] != "distress" || kinds[2] != "missing" {
 			t.Fatalf("inbox kinds = %v, want distress, distress, missing, then the rest", kinds)
 		}
@@ -266,7 +251,7 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 	})
 
 	t.Run("tip page shows text, fields, location, attachments", func(t *testing.T) {
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")))
 		if got := text(t, tabA, "#tip-text"); !strings.Contains(got, "My son Dara Sok (17)") {
 			t.Errorf("text = %q", got)
 		}
@@ -278,7 +263,7 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 			t.Errorf("location = %q", got)
 		}
 
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+evidence.QueueID), chromedp.WaitVisible(chromedp.CSS("#attachments img.preview")))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+evidence.QueueID), chromedp.WaitVisible(chromedp.CSS("#attachments img.preview")))
 		atts := text(t, tabA, "#attachments")
 		for _, want := range []string{"compound.jpg", "drawing.svg", "ledger.csv", "GPS coordinates", "SVG drawings can carry scripts", "not shown in the console"} {
 			if !strings.Contains(atts, want) {
@@ -290,12 +275,12 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 		if err != nil || n != 16 {
 			t.Errorf("re-encoded photo width = %d (%v), want 16", n, err)
 		}
-		if n := eval[int](t, tabA, `document.querySelectorAll("img.preview").length + document.querySelectorAll("svg, object, embed, iframe").length`); n != 1 {
+		if n := testbrowser.Eval[int](t, tabA, `document.querySelectorAll("img.preview").length + document.querySelectorAll("svg, object, embed, iframe").length`); n != 1 {
 			t.Errorf("%d images/embeds on the page, want only the photo", n)
 		}
 		screenshot(t, tabA, "tip-evidence")
 
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+distress.QueueID), chromedp.WaitVisible(chromedp.CSS("#related")))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+distress.QueueID), chromedp.WaitVisible(chromedp.CSS("#related")))
 		if rel := text(t, tabA, "#related"); !strings.Contains(rel, "phone number") || !strings.Contains(rel, "Help, they took my passport") {
 			t.Errorf("related = %q", rel)
 		}
@@ -303,28 +288,28 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 	})
 
 	t.Run("script in a tip is inert", func(t *testing.T) {
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+xss.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")), chromedp.Sleep(300*time.Millisecond))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+xss.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")), chromedp.Sleep(300*time.Millisecond))
 		if got := text(t, tabA, "#tip-text"); !strings.Contains(got, "<script>window.__xss=1</script>") {
 			t.Errorf("tip text not shown literally: %q", got)
 		}
-		if v := eval[string](t, tabA, `String(window.__xss)`); v != "undefined" {
+		if v := testbrowser.Eval[string](t, tabA, `String(window.__xss)`); v != "undefined" {
 			t.Fatalf("tip content ran as script: window.__xss = %s", v)
 		}
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+evidence.QueueID), chromedp.WaitVisible(chromedp.CSS("#attachments")), chromedp.Sleep(300*time.Millisecond))
-		if v := eval[string](t, tabA, `String(window.__xss)`); v != "undefined" {
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+evidence.QueueID), chromedp.WaitVisible(chromedp.CSS("#attachments")), chromedp.Sleep(300*time.Millisecond))
+		if v := testbrowser.Eval[string](t, tabA, `String(window.__xss)`); v != "undefined" {
 			t.Fatalf("SVG ran as script: window.__xss = %s", v)
 		}
 	})
 
 	t.Run("keyboard shortcuts", func(t *testing.T) {
-		do(t, tabA, chromedp.Navigate(ra.base+"/"), chromedp.WaitVisible(chromedp.CSS("#inbox tr.sel")),
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/"), chromedp.WaitVisible(chromedp.CSS("#inbox tr.sel")),
 			chromedp.KeyEvent("j"), chromedp.KeyEvent("o"), chromedp.WaitVisible(chromedp.CSS("#tip-text")))
 		loc, _ := chromedp.Run(tabA, chromedp.Location())
-		second := eval[string](t, tabA, `document.querySelector("#prev") ? "ok" : "none"`)
+		second := testbrowser.Eval[string](t, tabA, `document.querySelector("#prev") ? "ok" : "none"`)
 		if !strings.Contains(loc, "/tip/") || second != "ok" {
 			t.Fatalf("j, o did not open the second tip: %s (%s)", loc, second)
 		}
-		do(t, tabA, chromedp.KeyEvent("a"), chromedp.WaitVisible(chromedp.CSS("#saved")))
+		testbrowser.Do(t, tabA, chromedp.KeyEvent("a"), chromedp.WaitVisible(chromedp.CSS("#saved")))
 		if got := text(t, tabA, "#cur-assignee"); got != "alice" {
 			t.Fatalf("after 'a', assignee = %q", got)
 		}
@@ -335,22 +320,22 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 	tip := rb.base + "/tip/" + missing.QueueID
 
 	t.Run("two key-holders share triage; simultaneous change conflicts", func(t *testing.T) {
-		do(t, tabB, chromedp.Navigate(rb.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
-		if n := eval[int](t, tabB, `document.querySelectorAll("#inbox tbody tr").length`); n != 6 {
+		testbrowser.Do(t, tabB, chromedp.Navigate(rb.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+		if n := testbrowser.Eval[int](t, tabB, `document.querySelectorAll("#inbox tbody tr").length`); n != 6 {
 			t.Fatalf("bob sees %d tips, want 6", n)
 		}
 		// Both open the same tip.
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
-		do(t, tabB, chromedp.Navigate(tip), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
+		testbrowser.Do(t, tabB, chromedp.Navigate(tip), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
 		// Alice saves a status, a tag and a note.
-		do(t, tabA,
+		testbrowser.Do(t, tabA,
 			chromedp.SetValue(chromedp.CSS("#status"), "referred"),
 			chromedp.SetValue(chromedp.CSS("#tags"), tag),
 			chromedp.SetValue(chromedp.CSS("#note"), note),
 			chromedp.Click(chromedp.CSS("#save")),
 			chromedp.WaitVisible(chromedp.CSS("#saved")))
 		// Bob, on the page he loaded before, saves too: conflict, nothing lost.
-		do(t, tabB,
+		testbrowser.Do(t, tabB,
 			chromedp.SetValue(chromedp.CSS("#status"), "spam"),
 			chromedp.SetValue(chromedp.CSS("#note"), "bob's note"),
 			chromedp.Click(chromedp.CSS("#save")),
@@ -358,13 +343,13 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 		if c := text(t, tabB, "#conflict"); !strings.Contains(c, "alice changed this tip since you opened it") || !strings.Contains(c, "referred") {
 			t.Errorf("conflict message = %q", c)
 		}
-		form := eval[[]string](t, tabB, `["#note", "#status", "#tags"].map(s => document.querySelector(s).value)`)
+		form := testbrowser.Eval[[]string](t, tabB, `["#note", "#status", "#tags"].map(s => document.querySelector(s).value)`)
 		if form[0] != "bob's note" || form[1] != "spam" || form[2] != tag {
 			t.Errorf("form after the conflict = %q, want bob's note and status over alice's tag", form)
 		}
 		screenshot(t, tabB, "tip-conflict")
 		// After a reload, bob sees alice's change.
-		do(t, tabB, chromedp.Navigate(tip), chromedp.WaitVisible(chromedp.CSS("#notes")))
+		testbrowser.Do(t, tabB, chromedp.Navigate(tip), chromedp.WaitVisible(chromedp.CSS("#notes")))
 		if got := text(t, tabB, "#cur-status"); got != "referred" {
 			t.Errorf("bob sees status %q", got)
 		}
@@ -377,7 +362,7 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 	t.Run("not a recipient: no content, and why", func(t *testing.T) {
 		rm := startConsole(t, q, mallory, recipients(mallory))
 		tabM := b.tab(t)
-		do(t, tabM, chromedp.Navigate(rm.signIn), chromedp.WaitVisible(chromedp.CSS("#not-recipient")))
+		testbrowser.Do(t, tabM, chromedp.Navigate(rm.signIn), chromedp.WaitVisible(chromedp.CSS("#not-recipient")))
 		why := text(t, tabM, "#not-recipient")
 		if !strings.Contains(why, "cannot be opened with your identity") || !strings.Contains(why, mallory.id.Recipient().String()) {
 			t.Errorf("explanation = %q", why)
@@ -393,7 +378,7 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 
 	t.Run("no session or no CSRF token: refused", func(t *testing.T) {
 		tabX := b.tab(t)
-		do(t, tabX, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("h1")))
+		testbrowser.Do(t, tabX, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("h1")))
 		if h := text(t, tabX, "h1"); h != "Not signed in" {
 			t.Errorf("without a session: %q", h)
 		}
@@ -406,13 +391,13 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 		}
 		resp.Body.Close()
 		// A real, signed-in page whose form lost its CSRF token.
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
-		eval[bool](t, tabA, `document.querySelector("#triage-form input[name=csrf]").remove(), true`)
-		do(t, tabA, chromedp.SetValue(chromedp.CSS("#note"), "should not be saved"), chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("section.message h1")))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#triage-form")))
+		testbrowser.Eval[bool](t, tabA, `document.querySelector("#triage-form input[name=csrf]").remove(), true`)
+		testbrowser.Do(t, tabA, chromedp.SetValue(chromedp.CSS("#note"), "should not be saved"), chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("section.message h1")))
 		if h := text(t, tabA, "h1"); h != "Form refused" {
 			t.Errorf("form without CSRF: %q", h)
 		}
-		do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#notes")))
+		testbrowser.Do(t, tabA, chromedp.Navigate(ra.base+"/tip/"+missing.QueueID), chromedp.WaitVisible(chromedp.CSS("#notes")))
 		if strings.Contains(text(t, tabA, "#notes"), "should not be saved") {
 			t.Error("a form without CSRF token changed the tip")
 		}
@@ -425,11 +410,11 @@ func browserJourney(t *testing.T, b *browser, st store, shots bool) {
 			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 			return chromedp.Void{}, err
 		}
-		do(t, tabN, noJS, chromedp.Navigate(rc.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
-		if n := eval[int](t, tabN, `document.querySelectorAll("#inbox tr.sel").length`); n != 0 {
+		testbrowser.Do(t, tabN, noJS, chromedp.Navigate(rc.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+		if n := testbrowser.Eval[int](t, tabN, `document.querySelectorAll("#inbox tr.sel").length`); n != 0 {
 			t.Fatal("the shortcut script ran; scripts are not off")
 		}
-		do(t, tabN,
+		testbrowser.Do(t, tabN,
 			chromedp.Navigate(rc.base+"/?kind=evidence"), chromedp.WaitVisible(chromedp.CSS("#inbox a.open")),
 			chromedp.Click(chromedp.CSS("#inbox a.open")), chromedp.WaitVisible(chromedp.CSS("#triage-form")),
 			chromedp.SetValue(chromedp.CSS("#status"), "waiting"),

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"github.com/flarehq/flare/internal/testbrowser"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,10 +30,10 @@ func TestBrowserInboxShowsNewDistressUnread(t *testing.T) {
 	ra := startConsole(t, st.q, alice, rs)
 	tab := b.tab(t)
 
-	do(t, tab, chromedp.Navigate(ra.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
-	do(t, tab, chromedp.Navigate(ra.base+"/tip/"+old.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")))
-	do(t, tab, chromedp.Navigate(ra.base+"/"), chromedp.WaitVisible(chromedp.CSS("#inbox")))
-	if n := eval[int](t, tab, `document.querySelectorAll("#inbox tr.unread").length`); n != 2 {
+	testbrowser.Do(t, tab, chromedp.Navigate(ra.signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+	testbrowser.Do(t, tab, chromedp.Navigate(ra.base+"/tip/"+old.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")))
+	testbrowser.Do(t, tab, chromedp.Navigate(ra.base+"/"), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+	if n := testbrowser.Eval[int](t, tab, `document.querySelectorAll("#inbox tr.unread").length`); n != 2 {
 		t.Fatalf("%d unread rows before the new tip, want 2 (the opened distress call is read)", n)
 	}
 	if z := text(t, tab, "#inbox tbody tr:first-child time"); !strings.Contains(z, time.Now().Format("MST")) {
@@ -47,7 +48,7 @@ func TestBrowserInboxShowsNewDistressUnread(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#inbox tbody tr[data-key="`+fresh.QueueID+`"]`))); err != nil {
 		t.Fatalf("the new distress call did not appear without a reload: %v", err)
 	}
-	first := eval[string](t, tab, `document.querySelector("#inbox tbody tr").getAttribute("data-key")`)
+	first := testbrowser.Eval[string](t, tab, `document.querySelector("#inbox tbody tr").getAttribute("data-key")`)
 	if first != fresh.QueueID {
 		t.Fatalf("first row is %s, want the new distress call %s", first, fresh.QueueID)
 	}
@@ -57,14 +58,14 @@ func TestBrowserInboxShowsNewDistressUnread(t *testing.T) {
 			t.Errorf("first row lacks %q: %s", want, row)
 		}
 	}
-	if cls := eval[string](t, tab, `document.querySelector("#inbox tbody tr").className`); !strings.Contains(cls, "unread") {
+	if cls := testbrowser.Eval[string](t, tab, `document.querySelector("#inbox tbody tr").className`); !strings.Contains(cls, "unread") {
 		t.Errorf("new distress row class %q, want unread", cls)
 	}
 	screenshot(t, tab, "inbox-live-new-distress")
 
-	do(t, tab, chromedp.Navigate(ra.base+"/tip/"+fresh.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")),
+	testbrowser.Do(t, tab, chromedp.Navigate(ra.base+"/tip/"+fresh.QueueID), chromedp.WaitVisible(chromedp.CSS("#tip-text")),
 		chromedp.Navigate(ra.base+"/"), chromedp.WaitVisible(chromedp.CSS("#inbox")))
-	if cls := eval[string](t, tab, `document.querySelector('#inbox tbody tr[data-key="`+fresh.QueueID+`"]').className`); strings.Contains(cls, "unread") {
+	if cls := testbrowser.Eval[string](t, tab, `document.querySelector('#inbox tbody tr[data-key="`+fresh.QueueID+`"]').className`); strings.Contains(cls, "unread") {
 		t.Errorf("opened tip still unread: %q", cls)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/flarehq/flare/internal/testbrowser"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -74,14 +75,14 @@ func TestBrowserReplyPanel(t *testing.T) {
 	u, _ := url.Parse(signIn)
 	base := "http://" + u.Host
 	tab := b.tab(t)
-	do(t, tab, chromedp.Navigate(signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+	testbrowser.Do(t, tab, chromedp.Navigate(signIn), chromedp.WaitVisible(chromedp.CSS("#inbox")))
 
 	// A web source: the reply waits in their inbox.
-	do(t, tab, chromedp.Navigate(base+"/tip/"+webKey), chromedp.WaitVisible(chromedp.CSS("#reply-form")))
+	testbrowser.Do(t, tab, chromedp.Navigate(base+"/tip/"+webKey), chromedp.WaitVisible(chromedp.CSS("#reply-form")))
 	if reach := text(t, tab, "#reach"); !strings.Contains(reach, "inbox code") {
 		t.Errorf("policy for a web source: %q", reach)
 	}
-	do(t, tab, chromedp.SendKeys("#reply-text", "Which building? What are the names?"), chromedp.Click("#reply-send"), chromedp.WaitVisible(chromedp.CSS("#reply-saved")))
+	testbrowser.Do(t, tab, chromedp.SendKeys("#reply-text", "Which building? What are the names?"), chromedp.Click("#reply-send"), chromedp.WaitVisible(chromedp.CSS("#reply-saved")))
 	if list := strings.ToLower(text(t, tab, "#reply-list")); !strings.Contains(list, "waiting") || !strings.Contains(list, "which building?") {
 		t.Errorf("reply list after sending: %q", list)
 	}
@@ -93,11 +94,11 @@ func TestBrowserReplyPanel(t *testing.T) {
 
 	// A Telegram source: the reply waits for the check-in, sealed to the
 	// gateway only.
-	do(t, tab, chromedp.Navigate(base+"/tip/"+tgKey), chromedp.WaitVisible(chromedp.CSS("#reply-form")))
+	testbrowser.Do(t, tab, chromedp.Navigate(base+"/tip/"+tgKey), chromedp.WaitVisible(chromedp.CSS("#reply-form")))
 	if reach := text(t, tab, "#reach"); !strings.Contains(reach, "checks in") {
 		t.Errorf("policy for a Telegram source: %q", reach)
 	}
-	do(t, tab, chromedp.SendKeys("#reply-text", "Is it safe to talk?"), chromedp.Click("#reply-send"), chromedp.WaitVisible(chromedp.CSS("#reply-saved")))
+	testbrowser.Do(t, tab, chromedp.SendKeys("#reply-text", "Is it safe to talk?"), chromedp.Click("#reply-send"), chromedp.WaitVisible(chromedp.CSS("#reply-saved")))
 	if list := strings.ToLower(text(t, tab, "#reply-list")); !strings.Contains(list, "waiting for check-in") {
 		t.Errorf("Telegram reply list: %q", list)
 	}
@@ -115,11 +116,11 @@ func TestBrowserReplyPanel(t *testing.T) {
 	screenshot(t, tab, "reply-panel-telegram")
 
 	// The kill switch cancels the pending reply and blocks new ones.
-	do(t, tab, chromedp.Click(`#stop-form input[name="confirm"]`), chromedp.Submit("#stop-form"), chromedp.WaitVisible(chromedp.CSS("#no-contact")))
+	testbrowser.Do(t, tab, chromedp.Click(`#stop-form input[name="confirm"]`), chromedp.Submit("#stop-form"), chromedp.WaitVisible(chromedp.CSS("#no-contact")))
 	if list := strings.ToLower(text(t, tab, "#reply-list")); !strings.Contains(list, "cancelled") {
 		t.Errorf("after the kill switch: %q", list)
 	}
-	if n := eval[int](t, tab, `document.querySelectorAll("#reply-form").length`); n != 0 {
+	if n := testbrowser.Eval[int](t, tab, `document.querySelectorAll("#reply-form").length`); n != 0 {
 		t.Error("the composer is still offered after the kill switch")
 	}
 	screenshot(t, tab, "reply-panel-stopped")
