@@ -34,17 +34,19 @@ func startGateway(ctx context.Context, flare, dir string) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	logf, err := os.Create(filepath.Join(dir, "gateway.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, flare, "gateway", "--listen", addr,
+	cmd := exec.CommandContext(ctx, flare, "gateway", "--listen", addr, "--admin-listen", admin,
 		"--recipient", id.Recipient().String(), "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn")
 	cmd.Env = cleanEnv()
 	cmd.Stderr = logf
@@ -59,7 +61,7 @@ func startGateway(ctx context.Context, flare, dir string) (*gateway, error) {
 	go g.readCounts(out)
 	client := &http.Client{Timeout: time.Second}
 	for i := 0; i < 200; i++ {
-		resp, err := client.Get("http://" + addr + "/healthz")
+		resp, err := client.Get("http://" + admin + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -70,6 +72,16 @@ func startGateway(ctx context.Context, flare, dir string) (*gateway, error) {
 	}
 	g.stop()
 	return nil, fmt.Errorf("gateway did not become healthy (log: %s)", logf.Name())
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // cleanEnv is the environment without FLARE_ variables, so that the run

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -148,7 +149,14 @@ func validTip(ctx context.Context, base string, res *results) {
 	)
 	text := fmt.Sprintf("Please help, we are held in building C (tip %d).", n)
 	if n%2 == 0 {
-		form := url.Values{"kind": {"distress"}, "message": {text}, "place": {"Bavet"}, "lang": {"en"}}
+		// As a browser does: load the form for its single-use token,
+		// then send it.
+		token, terr := formToken(ctx, base)
+		if terr != nil {
+			refuse(res, "form token: "+terr.Error())
+			return
+		}
+		form := url.Values{"kind": {"distress"}, "message": {text}, "place": {"Bavet"}, "lang": {"en"}, "token": {token}}
 		req, err = http.NewRequestWithContext(context.WithoutCancel(ctx), "POST", base+"/", strings.NewReader(form.Encode()))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -267,6 +275,30 @@ func (e *endless) Read(p []byte) (int, error) {
 	return k, nil
 }
 
+var tokenPattern = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
+// formToken loads the form at base and returns its single-use token.
+func formToken(ctx context.Context, base string) (string, error) {
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), "GET", base+"/", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := validClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", err
+	}
+	m := tokenPattern.FindSubmatch(page)
+	if m == nil {
+		return "", fmt.Errorf("no token on the form (status %d)", resp.StatusCode)
+	}
+	return string(m[1]), nil
+}
+
 // hugeForm posts a 299 MiB url-encoded body, declared and chunked in turn.
 func (h *hostile) hugeForm(ctx context.Context) {
 	for _, declared := range []bool{true, false} {
@@ -279,7 +311,9 @@ func (h *hostile) hugeForm(ctx context.Context) {
 			req.ContentLength = 299 << 20
 			kind = "huge url-encoded declared"
 		}
-		h.do(kind, req, http.StatusRequestEntityTooLarge, declared)
+		// Either way the gateway refuses before reading the body; a
+		// client still writing may see the connection close first.
+		h.do(kind, req, http.StatusRequestEntityTooLarge, true)
 	}
 }
 
